@@ -1,0 +1,33 @@
+"""The `detector` command: parses arguments and calls plain functions.
+
+Library errors (DetectorError) become one clean line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import DetectorError
+
+
+class DetectorGroup(click.Group):
+    """A group that turns DetectorError into a one-line error without a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DetectorError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=DetectorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="detector")
+def main() -> None:
+    """Find human-sale listings in exported marketplace channels.
+
+    The database comes from --db URL or DETECTOR_DATABASE_URL (default: a
+    SQLite file detector.db in the current folder).
+    """

@@ -1,0 +1,47 @@
+"""One Settings object, read from DETECTOR_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_MODELS_DIR = REPO_ROOT / "models"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"DETECTOR_{name}", default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Build with `Settings.from_env()`; override with `.with_(...)`."""
+
+    database_url: str = "sqlite:///detector.db"
+    evidence_dir: Path = Path("evidence")
+    models_dir: Path = SHIPPED_MODELS_DIR
+    model_name: str = "default"
+    export_timezone: str = "UTC"
+    actor: str = field(default_factory=lambda: os.environ.get("USER", "detector"))
+    secret_key: str = ""
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        return cls(
+            database_url=_env("DATABASE_URL", cls.database_url),
+            evidence_dir=Path(_env("EVIDENCE_DIR", str(cls.evidence_dir))),
+            models_dir=Path(_env("MODELS_DIR", str(SHIPPED_MODELS_DIR))),
+            model_name=_env("MODEL", cls.model_name),
+            export_timezone=_env("EXPORT_TIMEZONE", cls.export_timezone),
+            actor=_env("ACTOR", os.environ.get("USER", "detector")),
+            secret_key=_env("SECRET_KEY", ""),
+        )
+
+    def with_(self, **changes: object) -> "Settings":
+        """A copy with some fields changed (None values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def model_dir(self) -> Path:
+        return self.models_dir / self.model_name

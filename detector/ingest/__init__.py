@@ -1,0 +1,1 @@
+"""Reading channel exports: one pure parser per format, and idempotent storage."""

@@ -1,0 +1,272 @@
+"""The database schema (SQLAlchemy 2 ORM).
+
+One identity runs end to end: a parsed record becomes a `Message`, unique on
+(source, external id). Model output (`Score`) and human decisions (`Label`) are
+separate append-only tables; every analyst action is an `AuditEvent`.
+Original bytes (`raw`) are kept exactly as received, with their SHA-256.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+class Source(Base):
+    """A channel, group or chat on a platform."""
+
+    __tablename__ = "source"
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))  # telegram | whatsapp
+    chat_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Text, default="")
+    type: Mapped[str] = mapped_column(String(50), default="")  # public_channel, private_group, ...
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExportFile(Base):
+    """One export file as received; its bytes are kept unchanged in the evidence store."""
+
+    __tablename__ = "export_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)  # file name as received (zip member path for archives)
+    size: Mapped[int] = mapped_column(BigInteger)
+    format: Mapped[str] = mapped_column(String(30))  # telegram_json | telegram_html | whatsapp_txt | whatsapp_zip
+    stored_path: Mapped[str] = mapped_column(Text)  # relative to the evidence dir
+    ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ingested_by: Mapped[str] = mapped_column(String(200), default="")
+    messages_new: Mapped[int] = mapped_column(Integer, default=0)
+    messages_seen: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Message(Base):
+    """A message as first seen; later edits are MessageVersion rows."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint("source_id", "external_id"),
+        Index("ix_message_source_sent", "source_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
+    external_id: Mapped[str] = mapped_column(String(100))
+    export_file_id: Mapped[int] = mapped_column(ForeignKey("export_file.id"))
+    kind: Mapped[str] = mapped_column(String(20), default="message")  # message | service
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    sent_local: Mapped[str] = mapped_column(String(100), default="")
+    sender_name: Mapped[str] = mapped_column(Text, default="")
+    sender_id: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text, default="")  # exact original text (latest version)
+    entities: Mapped[list[Any]] = mapped_column(default=list)
+    reply_to: Mapped[str | None] = mapped_column(String(100))
+    forwarded_from: Mapped[str | None] = mapped_column(Text)
+    edited_at: Mapped[datetime | None]
+    raw: Mapped[bytes] = mapped_column(LargeBinary)  # the message's bytes exactly as in the export
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(10), index=True)
+    language_confidence: Mapped[float | None] = mapped_column(Float)
+    signals: Mapped[list[Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    source: Mapped[Source] = relationship()
+    export_file: Mapped[ExportFile] = relationship()
+    media: Mapped[list["Media"]] = relationship(back_populates="message", order_by="Media.id")
+    versions: Mapped[list["MessageVersion"]] = relationship(order_by="MessageVersion.version")
+
+
+class MessageVersion(Base):
+    """Every distinct version of a message seen across exports (version 1 is the first)."""
+
+    __tablename__ = "message_version"
+    __table_args__ = (UniqueConstraint("message_id", "raw_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    edited_at: Mapped[datetime | None]
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    export_file_id: Mapped[int] = mapped_column(ForeignKey("export_file.id"))
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Media(Base):
+    """A photo or file attached to a message."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # photo | file | video | voice | sticker | other
+    rel_path: Mapped[str] = mapped_column(Text, default="")  # as written in the export
+    status: Mapped[str] = mapped_column(String(20))  # stored | not_included | missing
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    mime: Mapped[str | None] = mapped_column(String(100))
+    stored_path: Mapped[str | None] = mapped_column(Text)  # relative to the evidence dir
+    pdq: Mapped[str | None] = mapped_column(String(64), index=True)
+    pdq_quality: Mapped[int | None] = mapped_column(Integer)
+
+    message: Mapped[Message] = relationship(back_populates="media")
+
+
+class InboxFile(Base):
+    """The scraper's ledger: every inbox file it has processed, by path and content hash."""
+
+    __tablename__ = "inbox_file"
+    __table_args__ = (UniqueConstraint("path", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20))  # ingested | error
+    error: Mapped[str | None] = mapped_column(Text)
+    messages_new: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- model output
+
+
+class Score(Base):
+    """A model's output for a message. Rescoring appends; history is kept."""
+
+    __tablename__ = "score"
+    __table_args__ = (
+        UniqueConstraint("message_id", "model_version"),
+        Index("ix_score_flag_prob", "flagged", "probability"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
+    model_version: Mapped[str] = mapped_column(String(100), index=True)
+    probability: Mapped[float] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    tier: Mapped[str] = mapped_column(String(20))  # fast | transformer
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- people and decisions
+
+
+class User(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))  # admin | analyst | reviewer
+    password_hash: Mapped[str] = mapped_column(Text)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Label(Base):
+    """A human decision on a message. Append-only: a new decision is a new row."""
+
+    __tablename__ = "label"
+    __table_args__ = (Index("ix_label_message_created", "message_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # analyst | reviewer
+    decision: Mapped[str] = mapped_column(String(20))  # listing | not_listing | unsure | skip
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    score_id: Mapped[int | None] = mapped_column(ForeignKey("score.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class Lease(Base):
+    """An item handed to one analyst until it expires, so two never get the same item."""
+
+    __tablename__ = "lease"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AuditEvent(Base):
+    """Append-only record of every state change and every export of evidence."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    object_type: Mapped[str] = mapped_column(String(50))
+    object_id: Mapped[str] = mapped_column(String(100))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
