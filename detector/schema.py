@@ -256,6 +256,43 @@ class Lease(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class QueueItem(Base):
+    """A flagged message in the labelling queue (kept in step with the latest Score and the Labels).
+
+    `priority` ranks by score band, a minor's age among the signals and recency;
+    `uncertainty` is |p - 0.5|; `state` is the review state computed from the labels.
+    """
+
+    __tablename__ = "queue_item"
+    __table_args__ = (
+        Index("ix_queue_priority", "flagged", "state", "priority", "sent_at"),
+        Index("ix_queue_uncertainty", "flagged", "state", "uncertainty"),
+    )
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), primary_key=True)
+    score_id: Mapped[int] = mapped_column(ForeignKey("score.id"))
+    probability: Mapped[float] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    priority: Mapped[float] = mapped_column(Float)
+    uncertainty: Mapped[float] = mapped_column(Float)
+    minor: Mapped[bool] = mapped_column(Boolean, default=False)
+    signal_types: Mapped[str] = mapped_column(String(200), default=",")  # ",age,price,"
+    language: Mapped[str | None] = mapped_column(String(10))
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"), index=True)
+    sent_at: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QueueSync(Base):
+    """How far the queue has read the score table (the last Score id taken in)."""
+
+    __tablename__ = "queue_sync"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    last_score_id: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class AuditEvent(Base):
     """Append-only record of every state change and every export of evidence."""
 
