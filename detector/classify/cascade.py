@@ -1,0 +1,124 @@
+"""The two-tier cascade: the fast tier scores everything, the transformer re-scores the doubtful.
+
+Messages whose fast-tier probability falls in the band [low, high) go to the transformer
+tier; the final probability there is a small logistic combination of both tiers' logits,
+learned on the validation split. Below `low` (chosen so the fast tier keeps recall) and
+from `high` up (where the fast tier is already precise) the fast tier's probability stands.
+The flag threshold is chosen on validation for recall >= the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..text import Analysis
+from .fast_tier import FastTier, sigmoid
+
+
+class ProbabilityModel(Protocol):
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray: ...
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+@dataclass
+class CascadeParams:
+    """Numbers that define the cascade (stored as JSON in the model card)."""
+
+    low: float = 0.0  # fast-tier probability from which the transformer is consulted
+    high: float = 1.0  # fast-tier probability from which the fast tier alone decides
+    w_fast: float = 1.0
+    w_transformer: float = 0.0
+    bias: float = 0.0
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def combine(params: CascadeParams, p_fast: np.ndarray, p_transformer: np.ndarray) -> np.ndarray:
+    return sigmoid(params.w_fast * logit(p_fast) + params.w_transformer * logit(p_transformer) + params.bias)
+
+
+def in_band(params: CascadeParams, p_fast: np.ndarray) -> np.ndarray:
+    return (p_fast >= params.low) & (p_fast < params.high)
+
+
+def cascade_scores(
+    fast: FastTier,
+    transformer: ProbabilityModel | None,
+    params: CascadeParams,
+    analyses: Sequence[Analysis],
+    texts: Sequence[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(final probability, fast probability, mask of messages the transformer re-scored)."""
+    p_fast = fast.predict_proba(analyses)[:, 1]
+    final = p_fast.copy()
+    mask = np.zeros(len(texts), dtype=bool)
+    if transformer is not None and params.w_transformer != 0:
+        mask = in_band(params, p_fast)
+        if mask.any():
+            chosen = [texts[i] for i in np.flatnonzero(mask)]
+            p_trans = transformer.predict_proba(chosen)[:, 1]
+            final[mask] = combine(params, p_fast[mask], p_trans)
+    return final, p_fast, mask
+
+
+# ---------------------------------------------------------------------- choices made on validation
+
+
+def choose_low(p_fast: np.ndarray, y: np.ndarray, recall: float = 0.995) -> float:
+    """The highest fast-tier probability that still keeps `recall` of the listings above it."""
+    positives = np.sort(p_fast[y == 1])
+    if len(positives) == 0:
+        return 0.5
+    index = int(np.floor((1.0 - recall) * len(positives)))
+    return float(min(positives[index], 0.5))
+
+
+def choose_high(p_fast: np.ndarray, y: np.ndarray, precision: float = 0.995) -> float:
+    """The lowest fast-tier probability above which the fast tier alone is `precision` precise."""
+    order = np.argsort(-p_fast)
+    hits = np.cumsum(y[order] == 1)
+    precise = hits / np.arange(1, len(order) + 1) >= precision
+    if not precise.any():
+        return 1.0
+    last = int(np.max(np.flatnonzero(precise)))
+    # the whole run from the top down to `last` must be precise, else stop at the first failure
+    failures = np.flatnonzero(~precise[: last + 1])
+    cut = int(failures[0]) - 1 if len(failures) else last
+    return float(p_fast[order][cut]) if cut >= 0 else 1.0
+
+
+def fit_combiner(p_fast: np.ndarray, p_transformer: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """(w_fast, w_transformer, bias) of a logistic combination of the two tiers' logits."""
+    from sklearn.linear_model import LogisticRegression
+
+    if len(np.unique(y)) < 2:
+        return 0.0, 1.0, 0.0
+    features = np.column_stack([logit(p_fast), logit(p_transformer)])
+    model = LogisticRegression(C=1.0).fit(features, y)
+    return float(model.coef_[0, 0]), float(model.coef_[0, 1]), float(model.intercept_[0])
+
+
+def choose_threshold(scores: np.ndarray, y: np.ndarray, min_recall: float = 0.95) -> float:
+    """The threshold with the best F1 among those keeping recall >= min_recall on validation."""
+    best, best_f1 = 0.5, -1.0
+    positives = max(int((y == 1).sum()), 1)
+    for threshold in np.unique(np.round(scores, 4)):
+        flagged = scores >= threshold
+        tp = int((flagged & (y == 1)).sum())
+        recall = tp / positives
+        if recall < min_recall:
+            continue
+        f1 = 2 * tp / (int(flagged.sum()) + positives)
+        if f1 > best_f1 or (f1 == best_f1 and threshold < best):
+            best, best_f1 = float(threshold), f1
+    return best
+

@@ -1,0 +1,181 @@
+"""The fast tier: hashed character n-grams + signal indicators into a linear model.
+
+Follows the scikit-learn estimator contract: `fit` returns self, learned attributes end
+in `_`, `predict_proba` columns follow `classes_`. X is a sequence of texts or of
+`detector.text.Analysis` objects (pass analyses to avoid analysing twice).
+Probabilities are Platt-calibrated on a held-out set given to `fit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+
+from ..text import Analysis
+from .features import (
+    SIGNAL_FEATURES,
+    analyse_all,
+    hash_ngrams,
+    ngram_matrix,
+    ngram_text,
+    occurrence_weights,
+    signal_matrix,
+)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
+
+
+def fit_platt(margins: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt scaling: (a, b) with P(listing) = sigmoid(a * margin + b)."""
+    model = LogisticRegression(C=1e4).fit(np.asarray(margins, dtype=np.float64).reshape(-1, 1), y)
+    return float(model.coef_[0, 0]), float(model.intercept_[0])
+
+
+class FastTier(ClassifierMixin, BaseEstimator):
+    """Character n-gram + signal linear classifier with calibrated probabilities."""
+
+    def __init__(
+        self,
+        n_features: int = 2**19,
+        ngram_range: tuple[int, int] = (2, 5),
+        C: float = 4.0,
+        signal_scale: float = 0.5,
+        class_weight: str | None = "balanced",
+    ) -> None:
+        self.n_features = n_features
+        self.ngram_range = ngram_range
+        self.C = C
+        self.signal_scale = signal_scale
+        self.class_weight = class_weight
+
+    # ------------------------------------------------------------------ features
+    def _matrix(self, analyses: Sequence[Analysis]) -> sp.csr_matrix:
+        texts = [ngram_text(a.normalised.text) for a in analyses]
+        grams = ngram_matrix(hash_ngrams(texts, self.n_features, self.ngram_range), len(texts), self.n_features)
+        signals = sp.csr_matrix(signal_matrix(analyses) * self.signal_scale)
+        return sp.hstack([grams, signals], format="csr")
+
+    # ------------------------------------------------------------------ estimator
+    def fit(self, X: Sequence[Any], y: Sequence[int], *, X_calib: Sequence[Any] | None = None,
+            y_calib: Sequence[int] | None = None) -> "FastTier":
+        """Fit on (X, y); calibrate on (X_calib, y_calib), or on X itself when none is given."""
+        analyses = analyse_all(X)
+        labels = np.asarray(y, dtype=np.int64)
+        self.classes_ = np.unique(labels)
+        if list(self.classes_) != [0, 1]:
+            raise ValueError("FastTier needs both classes 0 and 1 in y")
+        model = LogisticRegression(C=self.C, solver="liblinear", class_weight=self.class_weight)
+        model.fit(self._matrix(analyses), labels)
+        weights = model.coef_[0].astype(np.float32)
+        self.ngram_coef_ = weights[: self.n_features]
+        self.signal_coef_ = weights[self.n_features :] * np.float32(self.signal_scale)
+        self.intercept_ = float(model.intercept_[0])
+        if X_calib is None:
+            self.calibration_ = fit_platt(self.decision_function(analyses), labels)
+        else:
+            self.calibration_ = fit_platt(self.decision_function(X_calib), np.asarray(y_calib))
+        return self
+
+    def decision_function(self, X: Sequence[Any]) -> np.ndarray:
+        """The linear margin: a sum of n-gram weights plus signal weights, with no matrix built."""
+        analyses = analyse_all(X)
+        texts = [ngram_text(a.normalised.text) for a in analyses]
+        hashes = hash_ngrams(texts, self.n_features, self.ngram_range)
+        contrib = self.ngram_coef_[hashes.cols] * occurrence_weights(hashes)
+        margins = np.bincount(hashes.rows, weights=contrib, minlength=len(texts))
+        return margins + signal_matrix(analyses) @ self.signal_coef_ + self.intercept_
+
+    def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
+        a, b = self.calibration_
+        positive = sigmoid(a * self.decision_function(X) + b)
+        return np.column_stack([1.0 - positive, positive])
+
+    def predict(self, X: Sequence[Any]) -> np.ndarray:
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+    # ------------------------------------------------------------------ reasons
+    def explain(self, analysis: Analysis, top: int = 5) -> list[dict[str, Any]]:
+        """The n-grams (as written in the message) and signals that pushed the score most.
+
+        Positive weights push towards "listing". Overlapping n-grams are merged so each
+        reason is a distinct stretch of the text.
+        """
+        text = ngram_text(analysis.normalised.text)
+        hashes = hash_ngrams([text], self.n_features, self.ngram_range)
+        weights = self.ngram_coef_[hashes.cols] * occurrence_weights(hashes)
+        reasons: list[dict[str, Any]] = []
+        taken: list[tuple[int, int]] = []
+        seen: set[str] = set()
+        for index in np.argsort(-np.abs(weights)):
+            start, end = int(hashes.starts[index]), int(hashes.starts[index] + hashes.lengths[index])
+            if any(start < e and s < end for s, e in taken):
+                continue
+            feature = _original_span(analysis, start - 1, end - 1)
+            if not feature or feature in seen:
+                continue
+            taken.append((start, end))
+            seen.add(feature)
+            reasons.append({"kind": "ngram", "feature": feature, "weight": round(float(weights[index]), 4)})
+            if len(reasons) >= top:
+                break
+        values = signal_matrix([analysis])[0] * self.signal_coef_
+        for index in np.argsort(-np.abs(values))[:top]:
+            if values[index] != 0:
+                reasons.append({"kind": "signal", "feature": SIGNAL_FEATURES[index], "weight": round(float(values[index]), 4)})
+        return sorted(reasons, key=lambda r: -abs(r["weight"]))[: top + 3]
+
+    # ------------------------------------------------------------------ storage
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Weights (for an .npz) and parameters (for JSON): everything needed to rebuild."""
+        arrays = {"ngram_coef": self.ngram_coef_, "signal_coef": self.signal_coef_}
+        params = {
+            **self.get_params(),
+            "ngram_range": list(self.ngram_range),
+            "intercept": self.intercept_,
+            "calibration": list(self.calibration_),
+            "signal_features": list(SIGNAL_FEATURES),
+        }
+        return arrays, params
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict[str, Any]) -> "FastTier":
+        if params.get("signal_features") != list(SIGNAL_FEATURES):
+            raise ValueError("the model was trained with other signal features")
+        tier = cls(
+            n_features=int(params["n_features"]),
+            ngram_range=tuple(params["ngram_range"]),
+            C=float(params["C"]),
+            signal_scale=float(params["signal_scale"]),
+            class_weight=params["class_weight"],
+        )
+        tier.classes_ = np.array([0, 1])
+        tier.ngram_coef_ = np.asarray(arrays["ngram_coef"], dtype=np.float32)
+        tier.signal_coef_ = np.asarray(arrays["signal_coef"], dtype=np.float32)
+        if tier.ngram_coef_.shape != (tier.n_features,) or tier.signal_coef_.shape != (len(SIGNAL_FEATURES),):
+            raise ValueError("weight arrays do not match the model's parameters")
+        tier.intercept_ = float(params["intercept"])
+        tier.calibration_ = (float(params["calibration"][0]), float(params["calibration"][1]))
+        return tier
+
+
+def _original_span(analysis: Analysis, start: int, end: int) -> str:
+    """The stretch of the ORIGINAL message behind normalised[start:end], trimmed."""
+    normalised = analysis.normalised
+    start, end = max(start, 0), min(max(end, 0), len(normalised.text))
+    if start >= end:
+        return ""
+    try:
+        o_start, o_end = normalised.to_original(start, end)
+        original = getattr(normalised, "original", None)
+        if isinstance(original, str) and 0 <= o_start < o_end <= len(original):
+            return original[o_start:o_end].strip()
+    except (AttributeError, IndexError, ValueError):
+        pass
+    return normalised.text[start:end].strip()

@@ -1,0 +1,184 @@
+"""Features of the fast tier: hashed character n-grams and signal indicators.
+
+Character n-grams (lengths 2..5, across word boundaries) of the normalised text are
+hashed into a fixed number of columns, so no vocabulary is stored. Hashing is done for
+a whole batch at once with numpy. Each occurrence counts 1/sqrt(number of n-grams in
+the message), which makes a linear score cheap: a sum of weights, no sorting.
+Digits are read as `0` so the model learns "an age", "a price", not particular numbers;
+the signals carry the values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..text import Analysis, analyse
+
+MAX_CHARS = 20_000  # text beyond this is not read by the classifier (1 MB messages stay cheap)
+_PRIME = np.uint64(1_000_003)
+_MIX = np.uint64(0xFF51AFD7ED558CCD)
+_DIGITS = str.maketrans({chr(base + d): "0" for base in (0x30, 0x660, 0x6F0) for d in range(10)})
+
+SIGNAL_FEATURES: tuple[str, ...] = (
+    "price",
+    "age",
+    "minor age",
+    "adult age",
+    "contact",
+    "phone",
+    "username or link",
+    "place",
+    "person term",
+    "sale term",
+    "wanted term",
+    "auction term",
+    "transfer term",
+    "person + sale",
+    "person + price",
+    "person + age",
+    "age + price",
+    "minor + price",
+    "transfer + price",
+    "wanted + person",
+    "several terms",
+    "short text",
+    "long text",
+)
+
+
+def ngram_text(normalised: str) -> str:
+    """The string n-grams are taken from: lower case, digits as 0, one space around."""
+    text = normalised[:MAX_CHARS]
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few letters (e.g. Turkish İ) lower to two characters
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    return " " + lowered.translate(_DIGITS) + " "
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    h = h ^ (h >> np.uint64(33))
+    h = h * _MIX
+    return h ^ (h >> np.uint64(33))
+
+
+@dataclass(frozen=True)
+class NgramHashes:
+    """Every n-gram occurrence of a batch: its row, column, and start/length in its text."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+    counts: np.ndarray  # n-gram occurrences per row
+
+
+def hash_ngrams(texts: Sequence[str], n_features: int, ngram_range: tuple[int, int]) -> NgramHashes:
+    """Hash every character n-gram of every text (already passed through `ngram_text`)."""
+    lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    offsets = np.concatenate(([0], np.cumsum(lens)))
+    row_of = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
+    end_of = offsets[1:][row_of] if len(row_of) else np.zeros(0, dtype=np.int64)
+    position = np.arange(len(codes), dtype=np.int64)
+    local = position - offsets[:-1][row_of] if len(row_of) else position
+    low, high = ngram_range
+    rows, cols, starts, lengths = [], [], [], []
+    h = codes.copy()
+    with np.errstate(over="ignore"):
+        for n in range(1, high + 1):
+            if n > 1:
+                h = h[:-1] * _PRIME + codes[n - 1 :]
+            if n < low:
+                continue
+            valid = position[: len(h)] + n <= end_of[: len(h)]
+            rows.append(row_of[: len(h)][valid])
+            cols.append((_mix(h[valid] + np.uint64(n)) % np.uint64(n_features)).astype(np.int64))
+            starts.append(local[: len(h)][valid])
+            lengths.append(np.full(int(valid.sum()), n, dtype=np.int64))
+    rows_a = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    return NgramHashes(
+        rows=rows_a,
+        cols=np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64),
+        starts=np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64),
+        lengths=np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64),
+        counts=np.bincount(rows_a, minlength=len(texts)),
+    )
+
+
+def occurrence_weights(hashes: NgramHashes) -> np.ndarray:
+    """The value each occurrence adds to its column: 1/sqrt(n-grams in its message)."""
+    return (1.0 / np.sqrt(np.maximum(hashes.counts, 1)))[hashes.rows]
+
+
+def ngram_matrix(hashes: NgramHashes, n_rows: int, n_features: int) -> sp.csr_matrix:
+    matrix = sp.csr_matrix(
+        (occurrence_weights(hashes).astype(np.float32), (hashes.rows, hashes.cols)),
+        shape=(n_rows, n_features),
+        dtype=np.float32,
+    )
+    matrix.sum_duplicates()
+    return matrix
+
+
+def signal_vector(analysis: Analysis) -> np.ndarray:
+    """Indicators of the signals found in one message, in the order of SIGNAL_FEATURES."""
+    kinds: set[str] = set()
+    terms = 0
+    minor = adult = False
+    for signal in analysis.signals:
+        kinds.add(signal.type)
+        if signal.type == "term":
+            kinds.add(f"term:{signal.subtype}")
+            terms += 1
+        elif signal.type == "age" and isinstance(signal.value, dict):
+            if signal.value.get("minor"):
+                minor = True
+            else:
+                adult = True
+        elif signal.type == "contact":
+            kinds.add("phone" if signal.subtype == "phone" else "handle")
+    person, sale = "term:person" in kinds, "term:sale" in kinds or "term:auction" in kinds
+    price, age = "price" in kinds, "age" in kinds
+    length = len(analysis.normalised.text)
+    values = (
+        price,
+        age,
+        minor,
+        adult,
+        "contact" in kinds,
+        "phone" in kinds,
+        "handle" in kinds,
+        "place" in kinds,
+        person,
+        "term:sale" in kinds,
+        "term:wanted" in kinds,
+        "term:auction" in kinds,
+        "term:transfer" in kinds,
+        person and sale,
+        person and price,
+        person and age,
+        age and price,
+        minor and price,
+        "term:transfer" in kinds and price,
+        "term:wanted" in kinds and person,
+        min(terms, 4) / 4.0,
+        length < 40,
+        length > 400,
+    )
+    return np.asarray(values, dtype=np.float32)
+
+
+def signal_matrix(analyses: Sequence[Analysis]) -> np.ndarray:
+    if not analyses:
+        return np.zeros((0, len(SIGNAL_FEATURES)), dtype=np.float32)
+    return np.vstack([signal_vector(a) for a in analyses])
+
+
+def analyse_all(texts: Sequence[Any]) -> list[Analysis]:
+    """Analyses for texts (strings are analysed; Analysis objects are passed through)."""
+    return [t if isinstance(t, Analysis) else analyse(str(t)[:MAX_CHARS]) for t in texts]

@@ -1,0 +1,110 @@
+"""A loaded model: the fast tier, the optional transformer tier, the cascade and its threshold."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ModelError
+from .cascade import CascadeParams, cascade_scores
+from .fast_tier import FastTier
+from .features import analyse_all
+
+if TYPE_CHECKING:
+    from .registry import ModelFolder
+
+FAST_WEIGHTS = "fast_tier.npz"
+FAST_PARAMS = "fast_tier.json"
+TRANSFORMER_DIR = "transformer"
+
+
+@dataclass
+class Prediction:
+    """The model's verdict on one message."""
+
+    probability: float
+    flagged: bool
+    tier: str  # fast | transformer
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    language: str = "und"
+    language_confidence: float = 0.0
+    signals: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Model:
+    """Scores texts with the cascade and flags them at the threshold chosen on validation."""
+
+    def __init__(self, card: dict[str, Any], fast: FastTier, params: CascadeParams,
+                 transformer_loader: Any = None) -> None:
+        self.card = card
+        self.fast = fast
+        self.params = params
+        self._transformer_loader = transformer_loader
+
+    @property
+    def version(self) -> str:
+        return str(self.card["version"])
+
+    @property
+    def threshold(self) -> float:
+        return float(self.card["threshold"])
+
+    @cached_property
+    def transformer(self) -> Any:
+        """The transformer tier, loaded on first need (most batches never need it)."""
+        return self._transformer_loader() if self._transformer_loader else None
+
+    @classmethod
+    def from_folder(cls, folder: ModelFolder) -> "Model":
+        card = folder.card
+        try:
+            fast = FastTier.from_arrays(folder.read_arrays(FAST_WEIGHTS), folder.read_json(FAST_PARAMS))
+            params = CascadeParams(**card["cascade"])
+            float(card["threshold"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{folder.path}: incomplete model ({exc})") from exc
+        loader = None
+        if card.get("transformer"):
+            def loader() -> Any:
+                from .transformer_tier import TransformerTier
+
+                return TransformerTier.load(folder.path / TRANSFORMER_DIR)
+        return cls(card, fast, params, loader)
+
+    def probabilities(self, texts: Sequence[str], analyses: Sequence[Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(final probabilities, mask of messages the transformer re-scored)."""
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        analyses = analyse_all(texts) if analyses is None else analyses
+        transformer = self.transformer if self.params.w_transformer else None
+        final, _fast, mask = cascade_scores(self.fast, transformer, self.params, analyses, texts)
+        return final, mask
+
+    def predict(self, texts: Sequence[str], *, explain: bool = True) -> list[Prediction]:
+        """One Prediction per text, with reasons when `explain`."""
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        analyses = analyse_all(texts)
+        final, mask = self.probabilities(texts, analyses)
+        predictions = []
+        for analysis, probability, by_transformer in zip(analyses, final, mask):
+            reasons = self.fast.explain(analysis) if explain else []
+            if by_transformer:
+                reasons.insert(0, {"kind": "transformer", "feature": "multilingual-e5 re-score", "weight": round(float(probability), 4)})
+            predictions.append(
+                Prediction(
+                    probability=round(float(probability), 6),
+                    flagged=bool(probability >= self.threshold),
+                    tier="transformer" if by_transformer else "fast",
+                    reasons=reasons,
+                    language=analysis.language.code,
+                    language_confidence=round(float(analysis.language.confidence), 4),
+                    signals=[s.to_dict() for s in analysis.signals],
+                )
+            )
+        return predictions
