@@ -1,0 +1,306 @@
+"""Streaming parser for Telegram Desktop JSON exports (`result.json`).
+
+Reads a single-chat export `{name, type, id, messages: [...]}` or a full-account
+export (every chat of `chats.list` and `left_chats.list`) without loading the file:
+the stream is decoded in 1 MB chunks into a sliding window, the export's outer
+structure is walked key by key, and each message object is decoded with the C JSON
+scanner (`JSONDecoder.raw_decode`), which also gives its end. A message's `raw` is
+its exact span of the file (the decoded span re-encoded: UTF-8 round-trips byte for
+byte). Memory stays at the window plus one message, whatever the file size.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, tzinfo
+from typing import Any, BinaryIO
+
+from detector.errors import InputError
+from detector.ingest.records import ChatRecord, MediaRecord, MessageRecord
+from detector.ingest.telegram_common import MEDIA_KINDS, PLATFORM, is_placeholder, local_to_utc, zone
+
+CHUNK = 1 << 20
+MAX_VALUE = 64 << 20  # one JSON value (a message) larger than this is not a real export
+_DECODER = json.JSONDecoder()
+_WS = re.compile(r"[ \t\n\r]*")
+_CHAT_SECTIONS = ("chats", "left_chats")
+_EPOCH_YEAR = 1970  # 2018 exports wrote "edited": "1970-01-01T..." for never-edited messages
+
+
+def parse(stream: BinaryIO, name: str, *, timezone: str = "UTC") -> Iterator[MessageRecord]:
+    """Yield every message of a Telegram JSON export, in file order.
+
+    `timezone` (IANA name) interprets `date` only in old exports without `date_unixtime`.
+    Raises InputError(name, problem) for truncated or malformed JSON, invalid UTF-8,
+    or JSON that is not a Telegram export.
+    """
+    tz = zone(timezone)
+    reader = _Reader(stream, name)
+    first = reader.peek()
+    if first == "":
+        raise InputError(name, "empty file: not a Telegram JSON export")
+    if first == "[":
+        raise InputError(name, "not a Telegram export: the JSON is a list, expected an object with a messages list")
+    if first != "{":
+        raise InputError(name, "not a Telegram JSON export: the file does not start with a JSON object")
+    yield from _root(reader, tz)
+    if reader.peek() != "":
+        raise reader.malformed("unexpected data after the end of the export")
+
+
+def _root(reader: _Reader, tz: tzinfo) -> Iterator[MessageRecord]:
+    """Walk the top-level object: a single chat, or the chat sections of a full export."""
+    fields: dict[str, Any] = {}
+    found = False
+    for key in reader.members():
+        if key == "messages":
+            found = True
+            yield from _messages(reader, _chat(fields, reader), tz)
+        elif key in _CHAT_SECTIONS and reader.peek() == "{":
+            found = True
+            for section_key in reader.members():
+                if section_key == "list":
+                    yield from _chat_list(reader, tz)
+                else:
+                    reader.value()
+        else:
+            fields[key] = reader.value()[0]
+    if not found:
+        raise InputError(reader.name, 'not a Telegram export: no "messages" list and no "chats" section')
+
+
+def _chat_list(reader: _Reader, tz: tzinfo) -> Iterator[MessageRecord]:
+    """Every chat object of a `chats.list` / `left_chats.list` array."""
+    for _ in reader.items("chat list"):
+        if reader.peek() != "{":
+            raise reader.malformed("an entry of the chat list is not an object")
+        fields: dict[str, Any] = {}
+        for key in reader.members():
+            if key == "messages":
+                yield from _messages(reader, _chat(fields, reader), tz)
+            else:
+                fields[key] = reader.value()[0]
+
+
+def _chat(fields: dict[str, Any], reader: _Reader) -> ChatRecord:
+    if "id" not in fields:
+        raise reader.malformed('a chat\'s "messages" list comes before its "id"')
+    return ChatRecord(PLATFORM, str(fields["id"]), str(fields.get("name") or ""), str(fields.get("type") or ""))
+
+
+def _messages(reader: _Reader, chat: ChatRecord, tz: tzinfo) -> Iterator[MessageRecord]:
+    """The hot loop: one raw_decode and one record per message object."""
+    if reader.peek() != "[":
+        raise InputError(reader.name, f"not a Telegram export: the messages of chat {chat.chat_id} are not a list")
+    reader.where = "the messages list"
+    for _ in reader.items("messages list"):
+        if reader.peek() != "{":
+            raise reader.malformed(f"message {reader.messages + 1:,} is not a JSON object")
+        message, raw = reader.value()
+        try:
+            record = _record(message, raw.encode("utf-8"), chat, tz)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            raise InputError(reader.name, f"message {reader.messages + 1:,} of chat {chat.chat_id} is malformed ({problem})") from exc
+        reader.messages += 1
+        yield record
+    reader.where = "the export"
+
+
+def _record(message: dict[str, Any], raw: bytes, chat: ChatRecord, tz: tzinfo) -> MessageRecord:
+    """One message dict (and its bytes) as a MessageRecord."""
+    service = message.get("type") == "service"
+    text, entities = _text(message.get("text", ""), message.get("text_entities"))
+    date = message["date"]
+    if service:
+        sender, sender_id = message.get("actor"), message.get("actor_id")
+        text = text or _action(message)
+    else:
+        sender, sender_id = message.get("from"), message.get("from_id")
+    reply_to = message.get("reply_to_message_id")
+    forwarded = message.get("forwarded_from")
+    return MessageRecord(
+        chat=chat,
+        external_id=str(message["id"]),
+        sent_at=_moment(message.get("date_unixtime"), date, tz),
+        sent_local=date,
+        sender_name=sender or "",
+        sender_id="" if sender_id is None else str(sender_id),
+        text=text,
+        raw=raw,
+        kind="service" if service else "message",
+        entities=entities,
+        reply_to=None if reply_to is None else str(reply_to),
+        forwarded_from=None if forwarded is None else str(forwarded),
+        edited_at=_edited(message, tz),
+        media=_media(message),
+    )
+
+
+def _text(value: str | list[Any], text_entities: list[Any] | None) -> tuple[str, list[Any]]:
+    """Plain text (parts concatenated) and entities (`text_entities`, else the list's parts)."""
+    if isinstance(value, str):
+        return value, text_entities if text_entities is not None else []
+    plain = "".join(part if isinstance(part, str) else part.get("text", "") for part in value)
+    if text_entities is None:
+        text_entities = [part if isinstance(part, dict) else {"type": "plain", "text": part} for part in value]
+    return plain, text_entities
+
+
+def _action(message: dict[str, Any]) -> str:
+    """A service message's action as text: `create_channel: Title`, `invite_members: A, B`."""
+    action = str(message.get("action") or "")
+    details = [str(message[key]) for key in ("title", "message_id") if message.get(key) is not None]
+    details += [str(member) for member in message.get("members") or []]
+    return f"{action}: {', '.join(details)}" if details else action
+
+
+def _moment(unixtime: str | int | None, local: str | None, tz: tzinfo) -> datetime | None:
+    """UTC time from `*_unixtime` when present, else the local `date` read in `tz`."""
+    if unixtime is not None:
+        return datetime.fromtimestamp(int(unixtime), UTC)
+    if not local:
+        return None
+    return local_to_utc(datetime.fromisoformat(local), tz)
+
+
+def _edited(message: dict[str, Any], tz: tzinfo) -> datetime | None:
+    if "edited" not in message and "edited_unixtime" not in message:
+        return None
+    moment = _moment(message.get("edited_unixtime"), message.get("edited"), tz)
+    if moment is not None and moment.year <= _EPOCH_YEAR and "edited_unixtime" not in message:
+        return None  # old exports' "never edited" marker
+    return moment
+
+
+def _media(message: dict[str, Any]) -> list[MediaRecord]:
+    media = []
+    photo = message.get("photo")
+    if isinstance(photo, str):
+        media.append(_attachment("photo", photo, message.get("mime_type")))
+    file = message.get("file")
+    if isinstance(file, str):
+        kind = MEDIA_KINDS.get(message.get("media_type") or "file", "other")
+        media.append(_attachment(kind, file, message.get("mime_type")))
+    return media
+
+
+def _attachment(kind: str, path: str, mime: str | None) -> MediaRecord:
+    if is_placeholder(path):
+        return MediaRecord(kind, "", included=False, mime=mime)
+    return MediaRecord(kind, path, included=True, mime=mime)
+
+
+class _Reader:
+    """A sliding decoded window over the byte stream with a tiny JSON walker on top."""
+
+    def __init__(self, stream: BinaryIO, name: str) -> None:
+        self.stream = stream
+        self.name = name
+        self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+        self.bytes_read = 0
+        self.messages = 0
+        self.where = "the export"
+        self._fill()
+        if self.buf.startswith("\ufeff"):
+            self.pos = 1
+
+    def _fill(self) -> bool:
+        """Read one more chunk into the window (dropping what was consumed); False at end."""
+        if self.eof:
+            return False
+        data = self.stream.read(CHUNK)
+        try:
+            text = self.decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            raise InputError(self.name, f"invalid UTF-8 near byte {self.bytes_read + max(exc.start, 0):,}") from exc
+        self.bytes_read += len(data)
+        self.eof = not data
+        self.buf = self.buf[self.pos :] + text
+        self.pos = 0
+        return True
+
+    def peek(self) -> str:
+        """The next non-blank character ("" at the end of the file)."""
+        while True:
+            self.pos = _WS.match(self.buf, self.pos).end()
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._fill():
+                return ""
+
+    def expect(self, char: str, context: str) -> None:
+        if self.peek() != char:
+            raise self._unexpected(f"expected {char!r} in {context}")
+        self.pos += 1
+
+    def value(self) -> tuple[Any, str]:
+        """Decode the JSON value at the cursor; returns it and its exact source text."""
+        self.peek()
+        while True:
+            try:
+                obj, end = _DECODER.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                incomplete = exc.msg.startswith("Unterminated string") or exc.pos >= len(self.buf) - 8
+                if not incomplete:
+                    raise self.malformed(f"{exc.msg} ") from exc
+                if len(self.buf) - self.pos > MAX_VALUE:
+                    raise self.malformed(f"a single value is larger than {MAX_VALUE >> 20} MB") from exc
+                if not self._fill():
+                    raise self.truncated() from exc
+                continue
+            if end == len(self.buf) and self._fill():
+                continue  # a number may go on in the next chunk: decode again with more text
+            source = self.buf[self.pos : end]
+            self.pos = end
+            return obj, source
+
+    def members(self) -> Iterator[str]:
+        """Keys of the object at the cursor; the caller consumes each value before the next key."""
+        self.expect("{", self.where)
+        if self.peek() == "}":
+            self.pos += 1
+            return
+        while True:
+            if self.peek() != '"':
+                raise self._unexpected(f"expected a key in {self.where}")
+            key = self.value()[0]
+            self.expect(":", self.where)
+            yield key
+            char = self.peek()
+            self.pos += 1
+            if char == "}":
+                return
+            if char != ",":
+                raise self._unexpected(f"expected ',' or '}}' in {self.where}")
+
+    def items(self, context: str) -> Iterator[None]:
+        """Positions of the items of the array at the cursor; the caller consumes each item."""
+        self.expect("[", context)
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        while True:
+            yield None
+            char = self.peek()
+            self.pos += 1
+            if char == "]":
+                return
+            if char != ",":
+                self.pos -= 1
+                raise self._unexpected(f"expected ',' or ']' in the {context}")
+
+    def _unexpected(self, problem: str) -> InputError:
+        return self.truncated() if self.peek() == "" else self.malformed(problem)
+
+    def truncated(self) -> InputError:
+        return InputError(self.name, f"truncated JSON: the file ends inside {self.where} (after {self.messages:,} messages)")
+
+    def malformed(self, problem: str) -> InputError:
+        return InputError(self.name, f"malformed JSON in {self.where} after {self.messages:,} messages: {problem.strip()}")
