@@ -31,3 +31,9 @@ def main() -> None:
     The database comes from --db URL or DETECTOR_DATABASE_URL (default: a
     SQLite file detector.db in the current folder).
     """
+
+
+from .classify.commands import classify_command, evaluate_command, score_command, train_command  # noqa: E402
+
+for _command in (train_command, evaluate_command, classify_command, score_command):
+    main.add_command(_command)

@@ -1,0 +1,148 @@
+"""CLI commands of the classifier: train, evaluate, classify, score. They parse options,
+call plain functions and show progress; heavy libraries are imported inside them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..cli_options import db_option, json_option, model_option
+
+BATCH = 512
+
+
+@contextmanager
+def progress_stages(console: Any) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    """A rich progress display; yields `stage(description, total) -> advance(n)`."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        def stage(description: str, total: int) -> Callable[[int], None]:
+            task = progress.add_task(description, total=total)
+            return lambda n: progress.advance(task, n)
+
+        yield stage
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _load(model_name: str) -> Any:
+    from .registry import load_model
+
+    return load_model(model_name)
+
+
+@click.command("train")
+@click.option("--synthetic", is_flag=True, required=True, help="Train from scratch on the synthetic corpus.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("models/default"), show_default=True,
+              help="Model folder to write (replaced only when training succeeds).")
+@click.option("--n", "n", type=click.IntRange(min=600), default=24_000, show_default=True, help="Corpus size.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Corpus and sampling seed.")
+@click.option("--no-transformer", is_flag=True, help="Fast tier only (no multilingual-e5 tier).")
+def train_command(synthetic: bool, out: Path, n: int, seed: int, no_transformer: bool) -> None:
+    """Train a model from scratch on the synthetic corpus and write its folder with a model card."""
+    from .train import TrainConfig, train_synthetic
+
+    console = _stderr_console()
+    with progress_stages(console) as stage:
+        card = train_synthetic(TrainConfig(out=out, n=n, seed=seed, transformer=not no_transformer), stage)
+    test = card["metrics"]["test"]["overall"]["model"]
+    console.print(f"Wrote {out} (version {card['version']}, threshold {card['threshold']:.3f}); "
+                  f"test F1 {test['f1']:.3f}, precision {test['precision']:.3f}, recall {test['recall']:.3f}.")
+
+
+@click.command("evaluate")
+@click.argument("data", type=click.Path(path_type=Path))
+@model_option
+@json_option
+def evaluate_command(data: Path, model_name: str, as_json: bool) -> None:
+    """Precision, recall, F1 and PR-AUC on DATA (JSON Lines with text and label; optional lang, kind),
+    overall, per language and per kind, beside the keyword baseline."""
+    from rich.console import Console
+
+    from .evaluate import evaluate_records, read_labelled, render_report
+
+    records, skipped = read_labelled(data)
+    model = _load(model_name)
+    console = _stderr_console()
+    with progress_stages(console) as stage:
+        report = evaluate_records(model, records, progress=stage(f"Scoring {data.name}", len(records)))
+    report |= {"data": str(data), "skipped": skipped}
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    render_report(report, Console())
+    click.echo(f"{len(records)} messages evaluated, {skipped} lines skipped (no text or label).")
+
+
+@click.command("classify")
+@click.argument("file", type=click.Path(path_type=Path))
+@model_option
+@click.option("--timezone", default="UTC", show_default=True, help="Time zone of the export's local times.")
+def classify_command(file: Path, model_name: str, timezone: str) -> None:
+    """Classify FILE without a database: JSON Lines with a `text` field, or an export file.
+    Writes JSON Lines to stdout with score, flagged, language, signals and reasons."""
+    from .inputs import read_items
+
+    model = _load(model_name)
+    counts = {"messages": 0, "flagged": 0, "skipped": 0}
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        for item, prediction in zip(batch, model.predict([i["text"] for i in batch])):
+            out = {**item, "score": prediction.probability, "flagged": prediction.flagged,
+                   "tier": prediction.tier, "language": prediction.language,
+                   "signals": prediction.signals, "reasons": prediction.reasons}
+            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+            counts["flagged"] += prediction.flagged
+        counts["messages"] += len(batch)
+        batch.clear()
+
+    for item in read_items(file, timezone=timezone):
+        if item is None:
+            counts["skipped"] += 1
+            continue
+        batch.append(item)
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    click.echo(f"{file}: {counts['messages']} messages classified, {counts['flagged']} flagged, "
+               f"{counts['skipped']} lines skipped (bad JSON or no text) — model {model.version}", err=True)
+
+
+@click.command("score")
+@db_option
+@model_option
+@click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True)
+@json_option
+def score_command(db_url: str, model_name: str, batch_size: int, as_json: bool) -> None:
+    """Score every message in the database that has no score from the current model version."""
+    from ..config import Settings
+    from ..db import open_database
+    from .scoring import count_unscored, score_unscored
+
+    settings = Settings.from_env().with_(database_url=db_url)
+    model = _load(model_name)
+    engine = open_database(db_url)
+    try:
+        total = count_unscored(engine, model.version)
+        with progress_stages(_stderr_console()) as stage:
+            summary = score_unscored(engine, settings, model=model, batch_size=batch_size,
+                                     progress=stage(f"Scoring with {model.version}", total))
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(summary.to_dict()))
+    else:
+        click.echo(f"Scored {summary.scored} messages with {summary.model_version}: {summary.flagged} flagged.")

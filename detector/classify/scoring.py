@@ -1,0 +1,98 @@
+"""Scoring the database: every message without a Score for the current model version gets one.
+
+Rescoring with another model version appends Score rows, so history is kept. Language and
+signals are stored on the Message when it has none yet. Safe to run while the scraper ingests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Engine, exists, func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..config import Settings
+from ..db import session_scope
+from ..schema import Message, Score
+from .model import Model
+from .registry import load_model, resolve_model_path
+
+
+@dataclass
+class ScoreSummary:
+    model_version: str
+    scored: int = 0
+    flagged: int = 0
+    already_scored: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _unscored(version: str) -> Any:
+    return ~exists().where(Score.message_id == Message.id, Score.model_version == version)
+
+
+def count_unscored(engine: Engine, version: str) -> int:
+    with session_scope(engine) as session:
+        return int(session.scalar(select(func.count(Message.id)).where(_unscored(version))) or 0)
+
+
+def score_unscored(
+    engine: Engine,
+    settings: Settings | None = None,
+    *,
+    model: Model | None = None,
+    batch_size: int = 500,
+    progress: Callable[[int], None] | None = None,
+) -> ScoreSummary:
+    """Score messages that have no Score for the model's version, in batches; one transaction each."""
+    settings = settings or Settings.from_env()
+    model = model or load_model(resolve_model_path(settings.model_name, settings))
+    summary = ScoreSummary(model.version)
+    last_id = 0
+    while True:
+        with session_scope(engine) as session:
+            messages = session.scalars(
+                select(Message).where(Message.id > last_id, _unscored(model.version))
+                .order_by(Message.id).limit(batch_size)
+            ).all()
+            if not messages:
+                return summary
+            last_id = messages[-1].id
+            try:
+                with session.begin_nested():
+                    _score_batch(session, model, messages, summary)
+            except IntegrityError:  # another process scored some of them meanwhile
+                summary.already_scored += _score_remaining(session, model, messages, summary)
+        if progress:
+            progress(len(messages))
+
+
+def _score_batch(session: Any, model: Model, messages: list[Message], summary: ScoreSummary) -> None:
+    predictions = model.predict([m.text or "" for m in messages])
+    for message, prediction in zip(messages, predictions):
+        session.add(Score(message_id=message.id, model_version=model.version,
+                          probability=prediction.probability, flagged=prediction.flagged,
+                          tier=prediction.tier, reasons=prediction.reasons))
+        if message.language is None:
+            message.language = prediction.language
+            message.language_confidence = prediction.language_confidence
+        if message.signals is None:
+            message.signals = prediction.signals
+    session.flush()
+    summary.scored += len(predictions)
+    summary.flagged += sum(p.flagged for p in predictions)
+
+
+def _score_remaining(session: Any, model: Model, messages: list[Message], summary: ScoreSummary) -> int:
+    """After a conflict: score only the messages still unscored; returns how many were done elsewhere."""
+    ids = [m.id for m in messages]
+    done = set(session.scalars(select(Score.message_id).where(
+        Score.message_id.in_(ids), Score.model_version == model.version)))
+    remaining = [m for m in messages if m.id not in done]
+    if remaining:
+        _score_batch(session, model, remaining, summary)
+    return len(done)
