@@ -1,0 +1,59 @@
+"""After loading: language and signals for messages not analysed yet, in batches.
+
+Kept apart from loading so ingest speed does not depend on text analysis; a
+message counts as analysed once its `language` is set (an edit clears it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Engine, bindparam, select, update
+
+from ..schema import Message
+
+BATCH_SIZE = 1000
+message_t = Message.__table__
+
+
+def analyse_pending(engine: Engine, *, batch_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None) -> int:
+    """Fill language, language_confidence and signals for every message lacking them; returns the count."""
+    from ..text import analyse
+
+    done = 0
+    last_id = 0
+    while True:
+        with engine.begin() as conn:
+            rows = conn.execute(
+                select(message_t.c.id, message_t.c.text)
+                .where(message_t.c.language.is_(None), message_t.c.id > last_id)
+                .order_by(message_t.c.id)
+                .limit(batch_size)
+            ).all()
+            if not rows:
+                return done
+            values = []
+            for row in rows:
+                result = analyse(row.text)
+                values.append(
+                    {
+                        "mid": row.id,
+                        "language": result.language.code,
+                        "language_confidence": float(result.language.confidence),
+                        "signals": [s.to_dict() for s in result.signals],
+                    }
+                )
+            conn.execute(
+                update(message_t)
+                .where(message_t.c.id == bindparam("mid"))
+                .values(
+                    language=bindparam("language"),
+                    language_confidence=bindparam("language_confidence"),
+                    signals=bindparam("signals"),
+                ),
+                values,
+            )
+        last_id = rows[-1].id
+        done += len(rows)
+        if progress is not None:
+            progress(len(rows))

@@ -1,0 +1,338 @@
+"""Idempotent storage of parsed records (SQLAlchemy Core, batched, SQLite and PostgreSQL).
+
+A `Loader` works inside one transaction that the caller owns, so an export file
+is stored all or nothing. Messages are unique on (source, external id): a record
+seen before with the same raw bytes is counted as seen; with different raw bytes
+it becomes a new MessageVersion, and the message's current text follows the
+newest edit. Media bytes go to the evidence store.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from ..hashing import sha256_bytes
+from ..schema import ExportFile, Media, Message, MessageVersion, Source
+from .archive import MediaResolver
+from .evidence import Blob, EvidenceStore, clean_suffix
+from .mime import SNIFF_BYTES, sniff_mime
+from .records import ChatRecord, MediaRecord, MessageRecord
+
+BATCH_SIZE = 2000
+_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+
+source_t = Source.__table__
+export_t = ExportFile.__table__
+message_t = Message.__table__
+version_t = MessageVersion.__table__
+media_t = Media.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class ExportInfo:
+    """The export file being loaded, already kept in the evidence store."""
+
+    name: str
+    sha256: str
+    size: int
+    format: str
+    stored_path: str
+
+
+@dataclass(slots=True)
+class LoadResult:
+    """What loading one export file did."""
+
+    messages_new: int = 0
+    messages_seen: int = 0
+    versions_new: int = 0
+    media: dict[str, int] = field(default_factory=dict)  # status -> count
+    already_stored: bool = False
+
+
+@dataclass(slots=True)
+class _Known:
+    """A stored message as the loader needs it: id, newest edit, raw hashes of its versions."""
+
+    id: int
+    edited_at: datetime | None
+    hashes: set[str]
+    last_version: int
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+class Loader:
+    """Stores export files through one open connection (the caller commits or rolls back)."""
+
+    def __init__(self, conn: Connection, evidence: EvidenceStore, *, actor: str = "", batch_size: int = BATCH_SIZE) -> None:
+        self.conn = conn
+        self.evidence = evidence
+        self.actor = actor
+        self.batch_size = batch_size
+        self.created_blobs: list[Blob] = []
+        self._sources: dict[ChatRecord, int] = {}
+
+    # ------------------------------------------------------------------ export files
+
+    def load(self, export: ExportInfo, records: Iterable[MessageRecord], media: MediaResolver) -> LoadResult:
+        """Store one export file's records; an export already stored (same SHA-256) adds nothing."""
+        known = self.conn.execute(
+            select(export_t.c.messages_new, export_t.c.messages_seen).where(export_t.c.sha256 == export.sha256)
+        ).first()
+        if known is not None:
+            return LoadResult(messages_seen=known.messages_new + known.messages_seen, already_stored=True)
+        export_id = self.conn.execute(
+            insert(export_t).returning(export_t.c.id),
+            {
+                "sha256": export.sha256,
+                "name": export.name,
+                "size": export.size,
+                "format": export.format,
+                "stored_path": export.stored_path,
+                "ingested_by": self.actor,
+            },
+        ).scalar_one()
+        result = LoadResult()
+        media_cache: dict[str, tuple[str, Blob | None, str | None]] = {}
+        for batch in batched(records, self.batch_size):
+            self._store_batch(batch, export_id, media, media_cache, result)
+        self.conn.execute(
+            update(export_t)
+            .where(export_t.c.id == export_id)
+            .values(messages_new=result.messages_new, messages_seen=result.messages_seen)
+        )
+        return result
+
+    def discard_created_blobs(self) -> None:
+        """Remove blobs this loader created; call when the transaction rolled back."""
+        for blob in self.created_blobs:
+            self.evidence.discard(blob)
+        self.created_blobs.clear()
+
+    def keep(self, blob: Blob) -> Blob:
+        """Remember a blob written for this transaction, so a rollback can remove it."""
+        if blob.created:
+            self.created_blobs.append(blob)
+        return blob
+
+    # ------------------------------------------------------------------ sources
+
+    def source_id(self, chat: ChatRecord) -> int:
+        """The Source row for a chat, created or renamed as needed (cached per loader)."""
+        if chat in self._sources:
+            return self._sources[chat]
+        row = self.conn.execute(
+            select(source_t.c.id, source_t.c.name, source_t.c.type).where(
+                source_t.c.platform == chat.platform, source_t.c.chat_id == chat.chat_id
+            )
+        ).first()
+        if row is None:
+            sid = self.conn.execute(
+                insert(source_t).returning(source_t.c.id),
+                {"platform": chat.platform, "chat_id": chat.chat_id, "name": chat.name, "type": chat.type},
+            ).scalar_one()
+        else:
+            sid = row.id
+            changes = {k: v for k, v in (("name", chat.name), ("type", chat.type)) if v and v != getattr(row, k)}
+            if changes:
+                self.conn.execute(update(source_t).where(source_t.c.id == sid).values(**changes))
+        self._sources[chat] = sid
+        return sid
+
+    # ------------------------------------------------------------------ messages
+
+    def _known_messages(self, source_id: int, external_ids: list[str]) -> dict[str, _Known]:
+        rows = self.conn.execute(
+            select(
+                message_t.c.id,
+                message_t.c.external_id,
+                message_t.c.edited_at,
+                version_t.c.raw_sha256,
+                version_t.c.version,
+            )
+            .join(version_t, version_t.c.message_id == message_t.c.id)
+            .where(message_t.c.source_id == source_id, message_t.c.external_id.in_(external_ids))
+        )
+        known: dict[str, _Known] = {}
+        for row in rows:
+            item = known.setdefault(row.external_id, _Known(row.id, row.edited_at, set(), 0))
+            item.hashes.add(row.raw_sha256)
+            item.last_version = max(item.last_version, row.version)
+        return known
+
+    def _store_batch(
+        self,
+        batch: list[MessageRecord],
+        export_id: int,
+        media: MediaResolver,
+        media_cache: dict[str, tuple[str, Blob | None, str | None]],
+        result: LoadResult,
+    ) -> None:
+        keyed = [(self.source_id(r.chat), r, sha256_bytes(r.raw)) for r in batch]
+        known: dict[tuple[int, str], _Known] = {}
+        by_source: dict[int, list[str]] = {}
+        for sid, record, _ in keyed:
+            by_source.setdefault(sid, []).append(record.external_id)
+        for sid, ids in by_source.items():
+            known.update(((sid, ext), k) for ext, k in self._known_messages(sid, ids).items())
+
+        fresh: dict[tuple[int, str], tuple[MessageRecord, str]] = {}
+        repeats: list[tuple[tuple[int, str], MessageRecord, str]] = []
+        for sid, record, sha in keyed:
+            key = (sid, record.external_id)
+            if key in known or key in fresh:
+                repeats.append((key, record, sha))
+            else:
+                fresh[key] = (record, sha)
+
+        if fresh:
+            self._insert_fresh(fresh, known, export_id, media, media_cache, result)
+        if repeats:
+            self._record_repeats(repeats, known, export_id, result)
+
+    def _insert_fresh(
+        self,
+        fresh: dict[tuple[int, str], tuple[MessageRecord, str]],
+        known: dict[tuple[int, str], _Known],
+        export_id: int,
+        media: MediaResolver,
+        media_cache: dict[str, tuple[str, Blob | None, str | None]],
+        result: LoadResult,
+    ) -> None:
+        rows = [
+            {
+                "source_id": sid,
+                "external_id": ext,
+                "export_file_id": export_id,
+                "kind": r.kind,
+                "sent_at": r.sent_at,
+                "sent_local": r.sent_local,
+                "sender_name": r.sender_name,
+                "sender_id": r.sender_id,
+                "text": r.text,
+                "entities": r.entities,
+                "reply_to": r.reply_to,
+                "forwarded_from": r.forwarded_from,
+                "edited_at": r.edited_at,
+                "raw": r.raw,
+                "raw_sha256": sha,
+            }
+            for (sid, ext), (r, sha) in fresh.items()
+        ]
+        ids = self.conn.execute(
+            insert(message_t).returning(message_t.c.id, sort_by_parameter_order=True), rows
+        ).scalars().all()
+        versions = []
+        media_rows = []
+        for message_id, (key, (record, sha)) in zip(ids, fresh.items()):
+            known[key] = _Known(message_id, record.edited_at, {sha}, 1)
+            versions.append(self._version_row(message_id, 1, record, sha, export_id))
+            for item in record.media:
+                media_rows.append({"message_id": message_id, **self._media_row(item, media, media_cache, result)})
+        self.conn.execute(insert(version_t), versions)
+        if media_rows:
+            self.conn.execute(insert(media_t), media_rows)
+        result.messages_new += len(rows)
+
+    def _record_repeats(
+        self,
+        repeats: list[tuple[tuple[int, str], MessageRecord, str]],
+        known: dict[tuple[int, str], _Known],
+        export_id: int,
+        result: LoadResult,
+    ) -> None:
+        versions = []
+        current = []
+        for key, record, sha in repeats:
+            item = known[key]
+            if sha in item.hashes:
+                result.messages_seen += 1
+                continue
+            item.hashes.add(sha)
+            item.last_version += 1
+            versions.append(self._version_row(item.id, item.last_version, record, sha, export_id))
+            if (record.edited_at or _EPOCH) > (item.edited_at or _EPOCH):
+                item.edited_at = record.edited_at
+                current.append(
+                    {"mid": item.id, "text": record.text, "entities": record.entities, "edited_at": record.edited_at}
+                )
+            result.versions_new += 1
+            result.messages_seen += 1
+        if versions:
+            self.conn.execute(insert(version_t), versions)
+        if current:
+            self.conn.execute(
+                update(message_t)
+                .where(message_t.c.id == bindparam("mid"))
+                .values(
+                    text=bindparam("text"),
+                    entities=bindparam("entities"),
+                    edited_at=bindparam("edited_at"),
+                    language=None,
+                    language_confidence=None,
+                    signals=None,
+                ),
+                current,
+            )
+
+    @staticmethod
+    def _version_row(message_id: int, version: int, record: MessageRecord, sha: str, export_id: int) -> dict[str, Any]:
+        return {
+            "message_id": message_id,
+            "version": version,
+            "text": record.text,
+            "edited_at": record.edited_at,
+            "raw": record.raw,
+            "raw_sha256": sha,
+            "export_file_id": export_id,
+        }
+
+    # ------------------------------------------------------------------ media
+
+    def _media_row(
+        self,
+        item: MediaRecord,
+        media: MediaResolver,
+        cache: dict[str, tuple[str, Blob | None, str | None]],
+        result: LoadResult,
+    ) -> dict[str, Any]:
+        if not item.included:
+            status, blob, mime = "not_included", None, item.mime
+        elif not item.rel_path:
+            status, blob, mime = "missing", None, item.mime
+        elif item.rel_path in cache:
+            status, blob, mime = cache[item.rel_path]
+        else:
+            status, blob, mime = self._store_media(item, media)
+            cache[item.rel_path] = (status, blob, mime)
+        result.media[status] = result.media.get(status, 0) + 1
+        return {
+            "kind": item.kind,
+            "rel_path": item.rel_path,
+            "status": status,
+            "sha256": blob.sha256 if blob else None,
+            "size": blob.size if blob else None,
+            "mime": mime,
+            "stored_path": blob.rel_path if blob else None,
+        }
+
+    def _store_media(self, item: MediaRecord, media: MediaResolver) -> tuple[str, Blob | None, str | None]:
+        stream = media.open(item.rel_path)
+        if stream is None:
+            return "missing", None, item.mime
+        with stream:
+            blob = self.keep(self.evidence.put_stream(stream, clean_suffix(item.rel_path)))
+        with self.evidence.open(blob.rel_path) as stored:
+            mime = sniff_mime(stored.read(SNIFF_BYTES))
+        return "stored", blob, mime

@@ -1,0 +1,299 @@
+"""Ingest files, folders and zips: detect, parse, store; one error line per bad file.
+
+An *input* is a plain export file or a zip; each is stored in its own transaction
+(all or nothing for that input), so one bad file never stops the others and never
+leaves a partial write. Folders are walked recursively for exports.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..config import Settings
+from ..errors import DetectorError, InputError
+from ..hashing import sha256_file
+from ..schema import ExportFile
+from .archive import FolderMedia, MediaResolver, SafeZip, ZipMedia, is_zip
+from .evidence import EvidenceStore, clean_suffix
+from .load import ExportInfo, Loader, LoadResult
+
+HEAD_BYTES = 64 * 1024
+EXPORT_SUFFIXES = {".json", ".html", ".htm", ".txt"}
+PARSERS = {"telegram_json": "telegram_json", "telegram_html": "telegram_html", "whatsapp_txt": "whatsapp"}
+
+
+class Progress(Protocol):
+    """Where ingest reports how far it got (a rich bar in the CLI)."""
+
+    def start(self, total_bytes: int) -> None: ...
+
+    def file(self, name: str) -> None: ...
+
+    def advance(self, nbytes: int) -> None: ...
+
+
+@dataclass(slots=True)
+class InputResult:
+    """One input (plain export file or zip) and what became of it."""
+
+    path: Path
+    display: str
+    sha256: str = ""
+    size: int = 0
+    files: int = 0
+    messages_new: int = 0
+    messages_seen: int = 0
+    versions_new: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """Totals of one ingest run. `files` counts export files read (new or already stored)."""
+
+    files: int = 0
+    messages_new: int = 0
+    messages_seen: int = 0
+    versions_new: int = 0
+    errors: list[str] = field(default_factory=list)
+    analysed: int = 0
+    inputs: list[InputResult] = field(default_factory=list)
+
+    def add(self, item: InputResult) -> None:
+        self.inputs.append(item)
+        self.files += item.files
+        self.messages_new += item.messages_new
+        self.messages_seen += item.messages_seen
+        self.versions_new += item.versions_new
+        if item.error:
+            self.errors.append(item.error)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "messages_new": self.messages_new,
+            "messages_seen": self.messages_seen,
+            "errors": list(self.errors),
+        }
+
+
+# --------------------------------------------------------------------------- finding inputs
+
+
+def _natural_key(path: Path) -> list[Any]:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(path))]
+
+
+def _looks_like_export(path: Path) -> bool:
+    return path.suffix.lower() in EXPORT_SUFFIXES or path.suffix.lower() == ".zip"
+
+
+def find_inputs(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str] | str]:
+    """Each input file as (path, display name), or an error line for a path that is unusable.
+
+    Files named directly are always tried (their format is detected from content);
+    folders are walked recursively for export files and zips, in natural order
+    (messages.html before messages2.html before messages10.html).
+    """
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = (p for p in path.rglob("*") if p.is_file() and not p.is_symlink() and _looks_like_export(p))
+            for item in sorted(found, key=_natural_key):
+                yield item, str(item)
+        elif path.is_file():
+            yield path, str(path)
+        else:
+            yield f"{given}: no such file or folder"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Counted(io.RawIOBase):
+    """A reader that reports bytes read to the progress bar."""
+
+    def __init__(self, inner: BinaryIO, progress: Progress | None) -> None:
+        self._inner = inner
+        self._progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        buffer[: len(data)] = data
+        if self._progress is not None and data:
+            self._progress.advance(len(data))
+        return len(data)
+
+
+def _detect(head: bytes, name: str) -> str:
+    from .detect import detect_format
+
+    if not head:
+        raise InputError(name, "is empty (0 bytes)")
+    return detect_format(head, name)
+
+
+def _parse(fmt: str, stream: BinaryIO, name: str, timezone: str) -> Iterator[Any]:
+    module = importlib.import_module(f"{__package__}.{PARSERS[fmt]}")
+    return module.parse(stream, name, timezone=timezone)
+
+
+class _Ingester:
+    """Stores inputs one transaction each; shared by `ingest_paths` and the inbox scraper."""
+
+    def __init__(self, engine: Engine, settings: Settings, timezone: str, progress: Progress | None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.evidence = EvidenceStore(settings.evidence_dir)
+        self.timezone = timezone
+        self.progress = progress
+
+    def ingest(self, path: Path, display: str) -> InputResult:
+        item = InputResult(path, display)
+        if self.progress is not None:
+            self.progress.file(display)
+        try:
+            with open(path, "rb") as stream:
+                head = stream.read(HEAD_BYTES)
+            item.sha256, item.size = sha256_file(path)
+            with self.engine.begin() as conn:
+                loader = Loader(conn, self.evidence, actor=self.settings.actor)
+                try:
+                    if is_zip(head):
+                        self._zip(loader, path, display, item)
+                    else:
+                        self._plain(loader, path, display, head, item)
+                except BaseException:
+                    loader.discard_created_blobs()  # the transaction rolls back as well
+                    raise
+        except DetectorError as exc:
+            item.error = str(exc)
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:  # a malformed file that tripped a parser: still one line, no traceback
+            item.error = f"{display}: cannot be read ({type(exc).__name__}: {exc})"
+        if item.error:
+            item.files = item.messages_new = item.messages_seen = item.versions_new = 0
+        return item
+
+    def _plain(self, loader: Loader, path: Path, display: str, head: bytes, item: InputResult) -> None:
+        fmt = _detect(head, display)
+        if self._already_stored(loader, item.sha256, item):
+            return
+        blob = loader.keep(self.evidence.put_file(path, expected_sha256=item.sha256))
+        export = ExportInfo(display, blob.sha256, blob.size, fmt, blob.rel_path)
+        self._load(loader, export, FolderMedia(path, display), item)
+
+    def _zip(self, loader: Loader, path: Path, display: str, item: InputResult) -> None:
+        with SafeZip(path, display) as archive:
+            members = sorted(
+                (m for m in archive.members if Path(m).suffix.lower() in EXPORT_SUFFIXES),
+                key=lambda m: _natural_key(Path(m)),
+            )
+            found = 0
+            for member in members:
+                name = f"{display}/{member}"
+                with archive.open(member) as stream:
+                    head = stream.read(HEAD_BYTES)
+                try:
+                    fmt = _detect(head, name)
+                except InputError:
+                    continue  # an attachment such as a .txt document, not an export
+                found += 1
+                with archive.open(member) as stream:
+                    blob = loader.keep(self.evidence.put_stream(stream, clean_suffix(member)))
+                if self._already_stored(loader, blob.sha256, item):
+                    continue
+                export = ExportInfo(name, blob.sha256, blob.size, fmt, blob.rel_path)
+                self._load(loader, export, ZipMedia(archive, member, name), item)
+            if not found:
+                raise InputError(display, "archive holds no Telegram or WhatsApp export")
+
+    def _already_stored(self, loader: Loader, sha256: str, item: InputResult) -> bool:
+        row = loader.conn.execute(
+            select(ExportFile.messages_new, ExportFile.messages_seen).where(ExportFile.sha256 == sha256)
+        ).first()
+        if row is None:
+            return False
+        item.files += 1
+        item.messages_seen += row.messages_new + row.messages_seen
+        if self.progress is not None:
+            self.progress.advance(0)
+        return True
+
+    def _load(self, loader: Loader, export: ExportInfo, media: MediaResolver, item: InputResult) -> None:
+        with self.evidence.open(export.stored_path) as raw:
+            stream = io.BufferedReader(_Counted(raw, self.progress), buffer_size=1 << 20)
+            result: LoadResult = loader.load(export, _parse(export.format, stream, export.name, self.timezone), media)
+        item.files += 1
+        item.messages_new += result.messages_new
+        item.messages_seen += result.messages_seen
+        item.versions_new += result.versions_new
+
+
+def input_size(path: Path) -> int:
+    """Bytes the parsers will read from an input (for a zip: its exports' declared sizes)."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                return sum(i.file_size for i in archive.infolist() if Path(i.filename).suffix.lower() in EXPORT_SUFFIXES)
+        return os.path.getsize(path)
+    except (OSError, zipfile.BadZipFile):
+        return 0
+
+
+def ingest_inputs(
+    engine: Engine,
+    settings: Settings,
+    inputs: Iterable[tuple[Path, str] | str],
+    *,
+    timezone: str | None = None,
+    progress: Progress | None = None,
+    should_stop: Any = None,
+) -> IngestSummary:
+    """Ingest already-found inputs (see `find_inputs`); error strings are passed through."""
+    inputs = list(inputs)
+    if progress is not None:
+        progress.start(sum(input_size(i[0]) for i in inputs if not isinstance(i, str)))
+    ingester = _Ingester(engine, settings, timezone or settings.export_timezone, progress)
+    summary = IngestSummary()
+    for entry in inputs:
+        if should_stop is not None and should_stop():
+            break
+        if isinstance(entry, str):
+            summary.errors.append(entry)
+            continue
+        summary.add(ingester.ingest(*entry))
+    return summary
+
+
+def ingest_paths(
+    engine: Engine,
+    settings: Settings,
+    paths: Iterable[str | Path],
+    *,
+    timezone: str | None = None,
+    analyse: bool = True,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Ingest files, folders and zips; then (unless `analyse=False`) analyse the new messages' text."""
+    summary = ingest_inputs(engine, settings, find_inputs(paths), timezone=timezone, progress=progress)
+    if analyse:
+        from .analysis import analyse_pending
+
+        summary.analysed = analyse_pending(engine)
+    return summary
