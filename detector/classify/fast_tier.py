@@ -8,6 +8,7 @@ Probabilities are Platt-calibrated on a held-out set given to `fit`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,9 @@ from .features import (
     occurrence_weights,
     signal_matrix,
 )
+
+
+_WORD = re.compile(r"\S+")
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -102,29 +106,26 @@ class FastTier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ reasons
     def explain(self, analysis: Analysis, top: int = 5) -> list[dict[str, Any]]:
-        """The n-grams (as written in the message) and signals that pushed the score most.
+        """The words (as written in the message) and signals that pushed the score most.
 
-        Positive weights push towards "listing". Overlapping n-grams are merged so each
-        reason is a distinct stretch of the text.
+        Each n-gram's weight goes to the word holding its middle character, so a reason is
+        a whole word of the original text; positive weights push towards "listing".
         """
         text = ngram_text(analysis.normalised.text)
         hashes = hash_ngrams([text], self.n_features, self.ngram_range)
         weights = self.ngram_coef_[hashes.cols] * occurrence_weights(hashes)
+        words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+        word_of = np.full(len(text), -1)
+        for index, (start, end) in enumerate(words):
+            word_of[start:end] = index
+        middles = word_of[hashes.starts + hashes.lengths // 2]
+        keep = middles >= 0
+        totals = np.bincount(middles[keep], weights=weights[keep], minlength=len(words))
         reasons: list[dict[str, Any]] = []
-        taken: list[tuple[int, int]] = []
-        seen: set[str] = set()
-        for index in np.argsort(-np.abs(weights)):
-            start, end = int(hashes.starts[index]), int(hashes.starts[index] + hashes.lengths[index])
-            if any(start < e and s < end for s, e in taken):
-                continue
-            feature = _original_span(analysis, start - 1, end - 1)
-            if not feature or feature in seen:
-                continue
-            taken.append((start, end))
-            seen.add(feature)
-            reasons.append({"kind": "ngram", "feature": feature, "weight": round(float(weights[index]), 4)})
-            if len(reasons) >= top:
-                break
+        for index in np.argsort(-np.abs(totals))[:top]:
+            feature = _original_span(analysis, words[index][0] - 1, words[index][1] - 1)
+            if feature and totals[index] != 0:
+                reasons.append({"kind": "ngram", "feature": feature, "weight": round(float(totals[index]), 4)})
         values = signal_matrix([analysis])[0] * self.signal_coef_
         for index in np.argsort(-np.abs(values))[:top]:
             if values[index] != 0:
