@@ -279,9 +279,11 @@ def html_text(text: str) -> str:
         elif part["type"] == "link":
             url = html.escape(part["text"])
             out.append(f'<a href="{url}">{url}</a>')
+        elif part["type"] == "mention":
+            out.append(f'<a href="" onclick="return ShowMentionName()">{html.escape(part["text"])}</a>')
         else:
-            out.append(f'<a href="" onclick="return ShowHashtag(&quot;{html.escape(part["text"][1:])}&quot;)">'
-                       f'{html.escape(part["text"])}</a>')
+            tag = html.escape(part["text"][1:])
+            out.append(f'<a href="" onclick="return ShowHashtag(&quot;{tag}&quot;)">{html.escape(part["text"])}</a>')
     return "".join(out).replace("\n", "<br>")
 
 
@@ -294,12 +296,14 @@ class _HtmlPage:
         self.chat_name, self.tz, self.with_offset, self.photos = chat_name, tz, with_offset, photos
         self.first_id, self.page_of, self.page = first_id, page_of, page
         self.previous: SynthMessage | None = None
+        self.day: object = None
         self.separators = 0
 
     def render(self, index: int, m: SynthMessage) -> str:
         local = m.sent_at.astimezone(self.tz)
         out = ""
-        if self.previous is None or self.previous.sent_at.astimezone(self.tz).date() != local.date():
+        if self.day != local.date():
+            self.day = local.date()
             self.separators += 1
             out += self._service(f"-{self.separators}", f"{local.day} {local:%B %Y}")
             self.previous = None
