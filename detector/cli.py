@@ -35,5 +35,7 @@ def main() -> None:
 
 from .classify.commands import classify_command, evaluate_command, score_command, train_command  # noqa: E402
 
-for _command in (train_command, evaluate_command, classify_command, score_command):
+from .ingest.commands import ingest_command, watch_command  # noqa: E402
+
+for _command in (ingest_command, watch_command, train_command, evaluate_command, classify_command, score_command):
     main.add_command(_command)

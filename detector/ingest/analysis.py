@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 
 from ..schema import Message
 
 BATCH_SIZE = 1000
 message_t = Message.__table__
+
+
+def count_pending(engine: Engine) -> int:
+    """How many messages still wait for text analysis."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).where(message_t.c.language.is_(None))).scalar_one()
 
 
 def analyse_pending(engine: Engine, *, batch_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None) -> int:

@@ -27,6 +27,7 @@ from ..schema import ExportFile
 from .archive import FolderMedia, MediaResolver, SafeZip, ZipMedia, is_zip
 from .evidence import EvidenceStore, clean_suffix
 from .load import ExportInfo, Loader, LoadResult
+from .telegram_common import zone
 
 HEAD_BYTES = 64 * 1024
 EXPORT_SUFFIXES = {".json", ".html", ".htm", ".txt"}
@@ -41,6 +42,10 @@ class Progress(Protocol):
     def file(self, name: str) -> None: ...
 
     def advance(self, nbytes: int) -> None: ...
+
+    def analysing(self, total: int) -> None: ...
+
+    def analysed(self, count: int) -> None: ...
 
 
 @dataclass(slots=True)
@@ -267,9 +272,11 @@ def ingest_inputs(
 ) -> IngestSummary:
     """Ingest already-found inputs (see `find_inputs`); error strings are passed through."""
     inputs = list(inputs)
+    timezone = timezone or settings.export_timezone
+    zone(timezone)  # an unknown zone is a ConfigError for the whole run, not one per file
     if progress is not None:
         progress.start(sum(input_size(i[0]) for i in inputs if not isinstance(i, str)))
-    ingester = _Ingester(engine, settings, timezone or settings.export_timezone, progress)
+    ingester = _Ingester(engine, settings, timezone, progress)
     summary = IngestSummary()
     for entry in inputs:
         if should_stop is not None and should_stop():
@@ -293,7 +300,9 @@ def ingest_paths(
     """Ingest files, folders and zips; then (unless `analyse=False`) analyse the new messages' text."""
     summary = ingest_inputs(engine, settings, find_inputs(paths), timezone=timezone, progress=progress)
     if analyse:
-        from .analysis import analyse_pending
+        from .analysis import analyse_pending, count_pending
 
-        summary.analysed = analyse_pending(engine)
+        if progress is not None:
+            progress.analysing(count_pending(engine))
+        summary.analysed = analyse_pending(engine, progress=progress.analysed if progress is not None else None)
     return summary

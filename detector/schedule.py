@@ -1,0 +1,264 @@
+"""The scheduled inbox scraper behind `detector watch`.
+
+APScheduler 3 runs one job (`watch_job`) every interval; the job lives in the
+project database (SQLAlchemyJobStore), so it survives restarts. Each pass scans
+the inbox, waits for files still being written, skips files whose (path, SHA-256)
+is already in the InboxFile ledger, ingests the rest, analyses and scores the new
+messages, and logs one line with counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from .config import Settings
+from .db import make_engine
+from .errors import ConfigError, DetectorError
+from .hashing import sha256_file
+from .ingest.run import find_inputs, ingest_inputs
+from .schema import InboxFile
+
+log = logging.getLogger("detector.watch")
+JOB_ID = "detector-watch"
+JOBS_TABLE = "apscheduler_jobs"
+SETTLE_SECONDS = 10.0
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_interval(text: str) -> float:
+    """Seconds in an interval written `90`, `30s`, `5m`, `2h` or `1d`."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
+    if not match or float(match[1]) <= 0:
+        raise ConfigError(f"invalid interval {text!r}: use a number with s, m, h or d, such as 5m")
+    return float(match[1]) * _UNITS[match[2] or "s"]
+
+
+# --------------------------------------------------------------------------- one pass
+
+
+@dataclass
+class InboxState:
+    """What this process saw at its previous look at the inbox (files still being written)."""
+
+    looks: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (size, mtime_ns)
+    hashes: dict[tuple[str, int, int], str] = field(default_factory=dict)  # (path, size, mtime_ns) -> sha256
+
+
+@dataclass
+class PassResult:
+    """Counts of one pass, for the log line."""
+
+    ingested: int = 0
+    known: int = 0
+    waiting: int = 0
+    errors: list[str] = field(default_factory=list)
+    messages_new: int = 0
+    messages_seen: int = 0
+    analysed: int = 0
+    scoring: str = ""
+
+    def line(self) -> str:
+        return (
+            f"watch pass: {self.ingested} new file(s), {self.known} already processed, {self.waiting} still being "
+            f"written, {len(self.errors)} error(s); {self.messages_new} new message(s), {self.messages_seen} seen "
+            f"before; {self.analysed} analysed; {self.scoring}"
+        )
+
+
+def _unsettled_entries(inbox: Path, state: InboxState, settle_seconds: float, now: float) -> set[str]:
+    """Top-level inbox entries holding a file that changed since the last look and is younger than the settle time."""
+    unsettled: set[str] = set()
+    looks: dict[str, tuple[int, int]] = {}
+    for root, _dirs, files in os.walk(inbox):
+        for name in files:
+            path = Path(root) / name
+            try:
+                st = path.stat()
+            except OSError:  # vanished meanwhile
+                continue
+            key = str(path)
+            looks[key] = (st.st_size, st.st_mtime_ns)
+            if state.looks.get(key) != looks[key] and now - st.st_mtime < settle_seconds:
+                unsettled.add(path.relative_to(inbox).parts[0])
+    state.looks = looks
+    return unsettled
+
+
+def _hash(path: Path, state: InboxState) -> str:
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in state.hashes:
+        state.hashes[key] = sha256_file(path)[0]
+    return state.hashes[key]
+
+
+def score_new(engine: Engine, settings: Settings) -> str:
+    """Score unscored messages when a classifier and a model are there; else say why not."""
+    try:
+        from .classify.scoring import score_unscored
+    except ImportError:
+        return "scoring skipped: no classifier installed"
+    try:
+        result = score_unscored(engine, settings)
+    except DetectorError as exc:
+        return f"scoring skipped: {exc}"
+    return f"{result.scored} scored, {result.flagged} flagged"
+
+
+def watch_pass(
+    engine: Engine,
+    settings: Settings,
+    inbox: Path,
+    state: InboxState,
+    *,
+    settle_seconds: float = SETTLE_SECONDS,
+    analyse: bool = True,
+    score: bool = True,
+    should_stop: Callable[[], bool] | None = None,
+) -> PassResult:
+    """One scan of the inbox: ingest settled files not yet in the ledger, then analyse and score."""
+    if not inbox.is_dir():
+        raise ConfigError(f"inbox {inbox} is not a folder")
+    result = PassResult()
+    unsettled = _unsettled_entries(inbox, state, settle_seconds, time.time())
+    with engine.connect() as conn:
+        ledger = {(r.path, r.sha256) for r in conn.execute(select(InboxFile.path, InboxFile.sha256))}
+    todo: list[tuple[Path, str]] = []
+    keys: dict[Path, tuple[str, str, int]] = {}
+    for entry in find_inputs([inbox]):
+        if isinstance(entry, str):
+            continue
+        path, display = entry
+        rel = path.relative_to(inbox)
+        if rel.parts[0] in unsettled:
+            result.waiting += 1
+            continue
+        try:
+            sha = _hash(path, state)
+        except OSError:
+            continue  # removed meanwhile; the next pass decides
+        if (rel.as_posix(), sha) in ledger:
+            result.known += 1
+            continue
+        keys[path] = (rel.as_posix(), sha, path.stat().st_size)
+        todo.append((path, display))
+    if todo:
+        summary = ingest_inputs(engine, settings, todo, should_stop=should_stop)
+        with engine.begin() as conn:
+            for item in summary.inputs:
+                rel, sha, size = keys[item.path]
+                conn.execute(
+                    insert(InboxFile),
+                    {
+                        "path": rel,
+                        "sha256": sha,
+                        "size": size,
+                        "status": "error" if item.error else "ingested",
+                        "error": item.error,
+                        "messages_new": item.messages_new,
+                    },
+                )
+        result.ingested = sum(1 for i in summary.inputs if not i.error)
+        result.errors = summary.errors
+        result.messages_new, result.messages_seen = summary.messages_new, summary.messages_seen
+    if analyse and result.messages_new:
+        from .ingest.analysis import analyse_pending
+
+        result.analysed = analyse_pending(engine)
+    result.scoring = score_new(engine, settings) if score else "scoring off"
+    return result
+
+
+# --------------------------------------------------------------------------- the scheduled job
+
+_STATES: dict[str, InboxState] = {}
+_STOP = threading.Event()
+_ENGINES: dict[str, Engine] = {}
+
+
+def watch_job(db_url: str, inbox: str, settle_seconds: float, analyse: bool, timezone: str) -> None:
+    """The job APScheduler runs (by reference, with picklable arguments)."""
+    engine = _ENGINES.get(db_url) or _ENGINES.setdefault(db_url, make_engine(db_url))
+    settings = Settings.from_env().with_(database_url=db_url, export_timezone=timezone)
+    state = _STATES.setdefault(inbox, InboxState())
+    try:
+        result = watch_pass(
+            engine, settings, Path(inbox), state, settle_seconds=settle_seconds, analyse=analyse,
+            should_stop=_STOP.is_set,
+        )
+    except DetectorError as exc:
+        log.error("watch pass failed: %s", exc)
+        return
+    for line in result.errors:
+        log.warning("error: %s", line)
+    log.info(result.line())
+
+
+def run_scheduler(
+    engine: Engine,
+    db_url: str,
+    inbox: Path,
+    *,
+    every_seconds: float,
+    settle_seconds: float = SETTLE_SECONDS,
+    analyse: bool = True,
+    timezone: str = "UTC",
+    once: bool = False,
+) -> None:
+    """Run the watch job every `every_seconds` until SIGINT/SIGTERM (or after one run with `once`)."""
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from datetime import datetime, timezone as tz
+
+    _STOP.clear()
+    scheduler = BlockingScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
+        executors={"default": ThreadPoolExecutor(1)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        timezone=tz.utc,
+    )
+    scheduler.add_job(
+        watch_job,
+        "interval",
+        seconds=every_seconds,
+        id=JOB_ID,
+        name=f"watch {inbox}",
+        kwargs={
+            "db_url": db_url,
+            "inbox": str(inbox.resolve()),
+            "settle_seconds": settle_seconds,
+            "analyse": analyse,
+            "timezone": timezone,
+        },
+        replace_existing=True,
+        next_run_time=datetime.now(tz.utc),
+    )
+
+    def stop(*_args: Any) -> None:
+        _STOP.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    if once:
+        scheduler.add_listener(stop, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        log.info("watching %s every %gs (job %r stored in the database)", inbox, every_seconds, JOB_ID)
+        scheduler.start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log.info("watch stopped")
