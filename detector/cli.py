@@ -39,3 +39,8 @@ from .ingest.commands import ingest_command, watch_command  # noqa: E402
 
 for _command in (ingest_command, watch_command, train_command, evaluate_command, classify_command, score_command):
     main.add_command(_command)
+
+from labeling.commands import serve, users  # noqa: E402
+
+main.add_command(serve)
+main.add_command(users)

@@ -1,0 +1,1 @@
+"""The labelling queue: a browser app analysts and reviewers work in all day."""

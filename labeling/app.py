@@ -1,0 +1,122 @@
+"""The FastAPI application factory: database, sessions, CSRF, security headers, one error map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+import jinja2
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from detector.config import Settings
+from detector.db import open_database
+from detector.errors import ConfigError, DetectorError, InputError, ModelError, NotFoundError, PermissionDenied
+
+from .accounts import LoginLimiter
+from .errors import BadRequest, NotLoggedIn, RateLimited
+from .security import SECURITY_HEADERS, csrf_guard, session_secret
+from .web import render, router
+
+PACKAGE_DIR = Path(__file__).parent
+SESSION_HOURS = 12
+# One map from the error family to HTTP status codes; the most specific class wins.
+STATUS_FOR_ERROR: dict[type[DetectorError], int] = {
+    NotLoggedIn: 401,
+    PermissionDenied: 403,
+    NotFoundError: 404,
+    BadRequest: 400,
+    InputError: 400,
+    RateLimited: 429,
+    ConfigError: 500,
+    ModelError: 500,
+    DetectorError: 400,
+}
+
+
+def status_for(error: DetectorError) -> int:
+    """The HTTP status for an error: the entry of its nearest class in STATUS_FOR_ERROR."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_FOR_ERROR:
+            return STATUS_FOR_ERROR[cls]
+    return 500
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.headers.get("accept", "").startswith("application/json")
+
+
+def _error_response(request: Request, status: int, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": message}, status_code=status)
+    return render(request, "error.html", status, status=status, message=message)
+
+
+async def _detector_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, DetectorError)
+    if isinstance(error, NotLoggedIn) and not _wants_json(request) and request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe="")}", status_code=303)
+    return _error_response(request, status_for(error), str(error))
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    return _error_response(request, error.status_code, str(error.detail))
+
+
+async def _validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in error.errors())
+    return _error_response(request, 400, f"missing or invalid form field: {fields}")
+
+
+def _templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PACKAGE_DIR / "templates"),
+        autoescape=True,  # every template, whatever its name: message text is hostile
+        undefined=jinja2.StrictUndefined,
+    )
+    return Jinja2Templates(env=env)
+
+
+def create_app(settings: Settings, *, secure_cookies: bool = False, secret_file: Path | None = None,
+               limiter: LoginLimiter | None = None) -> FastAPI:
+    """The labelling queue for the database in `settings` (migrated on start).
+
+    `secure_cookies` marks the session cookie Secure (serve behind HTTPS).
+    """
+    app = FastAPI(title="Labelling queue", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(csrf_guard)])
+    app.state.settings = settings
+    app.state.engine = open_database(settings.database_url)
+    app.state.templates = _templates()
+    app.state.limiter = limiter or LoginLimiter()
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+    app.add_exception_handler(DetectorError, _detector_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(settings, secret_file),
+        session_cookie="detector_session",
+        max_age=SESSION_HOURS * 3600,
+        same_site="strict",
+        https_only=secure_cookies,
+    )
+    return app

@@ -1,0 +1,104 @@
+// Keyboard shortcuts, photo reveal and the break reminder. Plain JS, no framework.
+// Every page works without this file; it only adds keys and conveniences.
+// Message text is never touched here: nothing is written with innerHTML.
+(function () {
+  "use strict";
+
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  function typing(target) {
+    var tag = target && target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+  }
+
+  function overlay() { return document.getElementById("shortcuts"); }
+
+  function toggleShortcuts(show) {
+    var el = overlay();
+    if (!el) { return; }
+    el.hidden = show === undefined ? !el.hidden : !show;
+    if (!el.hidden) { document.getElementById("shortcuts-close").focus(); }
+  }
+
+  var submitted = false;
+  function decide(key) {
+    var form = document.getElementById("decision-form");
+    var button = form && form.querySelector('button[data-key="' + key + '"]');
+    if (!button || submitted) { return; }
+    submitted = true;
+    button.classList.add("pressed");
+    form.requestSubmit(button);
+  }
+
+  function follow(key) {
+    var link = document.querySelector('a[data-key="' + key + '"]');
+    if (link) { window.location.assign(link.href); }
+  }
+
+  function reveal(mediaId) {
+    var img = document.querySelector('img[data-media="' + mediaId + '"]');
+    var form = document.querySelector('form.reveal[data-media="' + mediaId + '"]');
+    if (!img) { return; }
+    if (!img.classList.contains("blurred")) { img.classList.add("blurred"); if (form) { form.hidden = false; } return; }
+    fetch(form ? form.action : "/media/" + mediaId + "/reveal", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf, "Accept": "application/json" }
+    }).then(function (response) {
+      if (response.ok) { img.classList.remove("blurred"); if (form) { form.hidden = true; } }
+    });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (event.key === "Escape") {
+      toggleShortcuts(false);
+      if (typing(event.target)) { event.target.blur(); }
+      return;
+    }
+    if (typing(event.target)) { return; }
+    var key = event.key;
+    if (key === "?") { toggleShortcuts(); event.preventDefault(); return; }
+    if (overlay() && !overlay().hidden) { return; }
+    if (key === "y" || key === "n" || key === "u" || key === "s") { decide(key); event.preventDefault(); }
+    else if (key === "j" || key === "k") { follow(key); event.preventDefault(); }
+    else if (key === "p") {
+      var img = document.querySelector("img[data-media]");
+      if (img) { reveal(img.getAttribute("data-media")); event.preventDefault(); }
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.classList.contains("reveal")) {
+      event.preventDefault();
+      reveal(form.getAttribute("data-media"));
+    } else if (form.id === "decision-form") {
+      submitted = true;
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (target.tagName === "IMG" && target.hasAttribute("data-media")) { reveal(target.getAttribute("data-media")); }
+    if (target.id === "show-shortcuts" || target.id === "shortcuts-close") { toggleShortcuts(); }
+    if (target.id === "shortcuts") { toggleShortcuts(false); }
+    if (target.id === "break-dismiss") {
+      document.getElementById("break-reminder").hidden = true;
+      localStorage.setItem("detector.workStart", String(Date.now()));
+    }
+  });
+
+  // Optional break reminder: minutes come from the user's settings (0 = off).
+  var minutes = parseInt(document.body.getAttribute("data-break-minutes") || "0", 10);
+  if (minutes > 0) {
+    var start = parseInt(localStorage.getItem("detector.workStart") || "0", 10);
+    var now = Date.now();
+    if (!start || now - start > (minutes + 120) * 60000) {  // a long gap counts as a break taken
+      start = now;
+      localStorage.setItem("detector.workStart", String(start));
+    }
+    var due = start + minutes * 60000 - now;
+    window.setTimeout(function () { document.getElementById("break-reminder").hidden = false; }, Math.max(due, 0));
+  }
+}());

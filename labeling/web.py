@@ -1,0 +1,332 @@
+"""The web pages: thin handlers that parse the request, call the queue functions and render."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlalchemy import distinct, select
+from sqlalchemy.orm import Session
+
+from detector.db import session_scope
+from detector.errors import NotFoundError
+from detector.schema import Media, Message, QueueItem, Score, Source, User
+
+from . import queue as q
+from .accounts import authenticate, change_settings, get_user, label_role, require_reviewer, user_settings
+from .audit import record_event
+from .decisions import TAG_TITLES, TAGS, label_history, record_decision
+from .errors import BadRequest, NotLoggedIn
+from .highlight import describe, segments, text_direction
+from .review import STATE_TITLES, STATES
+from .security import csrf_token
+from .stats import analyst_decisions, pair_agreements, per_user_counts, state_counts
+
+router = APIRouter()
+CONTEXT_SIZE = 3
+RECENT_SIZE = 30
+SHOWN_IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+
+
+@dataclass
+class Ctx:
+    """What a handler needs: the request, an open database session and the logged-in user."""
+
+    request: Request
+    db: Session
+    user: User
+
+    def render(self, template: str, status_code: int = 200, **values: Any) -> Response:
+        return render(self.request, template, status_code, user=self.user, **values)
+
+
+def render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
+    templates = request.app.state.templates
+    values.setdefault("user", None)
+    settings = user_settings(values["user"]) if values["user"] else {}
+    context = {"csrf": csrf_token(request), "settings": settings, "state_titles": STATE_TITLES, **values}
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+@contextmanager
+def logged_in(request: Request) -> Iterator[Ctx]:
+    """A transaction and the session's user; NotLoggedIn when there is no valid session."""
+    user_id = request.session.get("uid")
+    if not isinstance(user_id, int):
+        raise NotLoggedIn("please log in")
+    with session_scope(request.app.state.engine) as db:
+        try:
+            user = get_user(db, user_id)
+        except NotFoundError as exc:
+            request.session.clear()
+            raise NotLoggedIn("please log in") from exc
+        yield Ctx(request, db, user)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _with_query(path: str, flt: q.QueueFilter, **extra: Any) -> str:
+    query = "&".join(part for part in (flt.query_string(), urlencode(extra) if extra else "") if part)
+    return f"{path}?{query}" if query else path
+
+
+def _safe_next(target: str) -> str:
+    """Only local paths are followed after login (no open redirect)."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+# --------------------------------------------------------------------------- login
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> Response:
+    return render(request, "login.html", next=_safe_next(next), error="")
+
+
+@router.post("/login")
+def login(request: Request, name: str = Form(""), password: str = Form(""), next: str = Form("/")) -> Response:
+    address = request.client.host if request.client else "unknown"
+    with session_scope(request.app.state.engine) as db:
+        user = authenticate(db, request.app.state.limiter, name.strip(), password, address)
+        user_id = user.id if user else None
+    if user_id is None:
+        return render(request, "login.html", 401, next=_safe_next(next), error="Wrong name or password.")
+    request.session.clear()  # a fresh session (and CSRF token) after login
+    request.session.update({"uid": user_id, "login_at": datetime.now(timezone.utc).isoformat(), "recent": []})
+    csrf_token(request)
+    return redirect(_safe_next(next))
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    with logged_in(request) as ctx:
+        record_event(ctx.db, ctx.user.name, "logout", "user", ctx.user.id)
+    request.session.clear()
+    return redirect("/login")
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    with logged_in(request) as ctx:
+        return redirect("/review" if ctx.user.role == "reviewer" else "/queue")
+
+
+# --------------------------------------------------------------------------- queue
+
+
+def _queue_page(ctx: Ctx, mode: str) -> Response:
+    params = ctx.request.query_params
+    flt = q.QueueFilter.from_params(params, default_state="review" if mode == "review" else "open")
+    page = max(1, int(params.get("page", "1"))) if params.get("page", "1").isdigit() else 1
+    q.refresh_queue(ctx.db)
+    rows = q.list_items(ctx.db, flt, ctx.user.id, limit=50, offset=(page - 1) * 50)
+    total = q.count_items(ctx.db, flt)
+    languages = ctx.db.scalars(select(distinct(QueueItem.language)).where(QueueItem.flagged.is_(True))).all()
+    channels = ctx.db.execute(
+        select(Source.id, Source.name).where(Source.id.in_(select(distinct(QueueItem.source_id)))).order_by(Source.name)
+    ).all()
+    return ctx.render(
+        "queue.html", mode=mode, flt=flt, rows=rows, total=total, page=page,
+        counts=state_counts(ctx.db), languages=sorted(lang for lang in languages if lang),
+        channels=channels, states=STATES, signal_types=("age", "price", "contact", "place", "term"),
+        empty=params.get("empty") == "1", text_direction=text_direction,
+        next_url=_with_query("/next", flt), page_url=lambda n: _with_query(f"/{mode}", flt, page=n),
+    )
+
+
+@router.get("/queue")
+def queue_page(request: Request) -> Response:
+    with logged_in(request) as ctx:
+        return _queue_page(ctx, "queue")
+
+
+@router.get("/review")
+def review_page(request: Request) -> Response:
+    with logged_in(request) as ctx:
+        require_reviewer(ctx.user)
+        return _queue_page(ctx, "review")
+
+
+def _default_state(user: User) -> str:
+    return "review" if user.role == "reviewer" else "open"
+
+
+def _go_next(ctx: Ctx, after: int | None = None) -> Response:
+    flt = q.QueueFilter.from_params(ctx.request.query_params, _default_state(ctx.user))
+    if flt.state == "review":
+        require_reviewer(ctx.user)
+    q.refresh_queue(ctx.db)
+    message_id = q.claim_next(ctx.db, ctx.user.id, flt, after=after)
+    if message_id is None:
+        page = "review" if flt.state == "review" else "queue"
+        return redirect(_with_query(f"/{page}", flt, empty=1))
+    return redirect(_with_query(f"/items/{message_id}", flt))
+
+
+@router.get("/next")
+def next_item(request: Request) -> Response:
+    with logged_in(request) as ctx:
+        return _go_next(ctx)
+
+
+def _recent(request: Request) -> list[int]:
+    recent = request.session.get("recent", [])
+    return [i for i in recent if isinstance(i, int)] if isinstance(recent, list) else []
+
+
+@router.get("/items/{message_id}/next")
+def item_next(request: Request, message_id: int) -> Response:
+    """`j`: forward through the items seen before, then on to the next unclaimed one."""
+    with logged_in(request) as ctx:
+        recent = _recent(request)
+        if message_id in recent and recent.index(message_id) + 1 < len(recent):
+            flt = q.QueueFilter.from_params(request.query_params, _default_state(ctx.user))
+            return redirect(_with_query(f"/items/{recent[recent.index(message_id) + 1]}", flt))
+        q.release(ctx.db, ctx.user.id, message_id)
+        return _go_next(ctx, after=message_id)
+
+
+@router.get("/items/{message_id}/prev")
+def item_prev(request: Request, message_id: int) -> Response:
+    """`k`: back to the item seen before this one."""
+    with logged_in(request) as ctx:
+        flt = q.QueueFilter.from_params(request.query_params, _default_state(ctx.user))
+        recent = _recent(request)
+        if message_id in recent and recent.index(message_id) > 0:
+            return redirect(_with_query(f"/items/{recent[recent.index(message_id) - 1]}", flt))
+        return redirect(_with_query("/review" if flt.state == "review" else "/queue", flt))
+
+
+def _remember(request: Request, message_id: int) -> None:
+    recent = _recent(request)
+    if message_id not in recent:
+        request.session["recent"] = (recent + [message_id])[-RECENT_SIZE:]
+
+
+def _context_messages(db: Session, message: Message) -> tuple[list[Message], list[Message]]:
+    """A few messages before and after this one in the same channel, in time order."""
+    if message.sent_at is None:
+        return [], []
+    same = select(Message).where(Message.source_id == message.source_id, Message.id != message.id)
+    before = db.scalars(
+        same.where(Message.sent_at <= message.sent_at).order_by(Message.sent_at.desc(), Message.id.desc())
+        .limit(CONTEXT_SIZE)).all()
+    after = db.scalars(
+        same.where(Message.sent_at >= message.sent_at, Message.id.not_in([m.id for m in before]))
+        .order_by(Message.sent_at, Message.id).limit(CONTEXT_SIZE)).all()
+    return list(reversed(before)), list(after)
+
+
+@router.get("/items/{message_id}")
+def item_page(request: Request, message_id: int) -> Response:
+    with logged_in(request) as ctx:
+        flt = q.QueueFilter.from_params(request.query_params, _default_state(ctx.user))
+        message = ctx.db.get(Message, message_id)
+        item = ctx.db.get(QueueItem, message_id)
+        if message is None or item is None:
+            raise NotFoundError(f"message {message_id} is not in the queue")
+        holder_id = q.lease_holder(ctx.db, message_id)
+        if holder_id in (None, ctx.user.id):
+            q.claim(ctx.db, ctx.user.id, message_id)
+            holder = None
+        else:
+            holder = ctx.db.get(User, holder_id)
+        _remember(request, message_id)
+        score = ctx.db.get(Score, item.score_id)
+        before, after = _context_messages(ctx.db, message)
+        reveal = request.query_params.get("reveal", "")
+        photos = [m for m in message.media if m.kind == "photo" and m.status == "stored"]
+        return ctx.render(
+            "item.html", flt=flt, message=message, item=item, score=score, holder=holder,
+            segments=segments(message.text, message.signals), signals=message.signals or [],
+            describe=describe, direction=text_direction(message.language),
+            text_direction=text_direction, before=before, after=after,
+            photos=photos, other_media=[m for m in message.media if m not in photos],
+            revealed={int(reveal)} if reveal.isdigit() else set(),
+            history=label_history(ctx.db, message_id), tags=TAGS, tag_titles=TAG_TITLES,
+            role=label_role(ctx.user), query=flt.query_string(),
+            reasons=sorted(score.reasons or [], key=lambda r: -abs(r.get("weight", 0)))[:10] if score else [],
+        )
+
+
+@router.post("/items/{message_id}/decision")
+def decide(request: Request, message_id: int, decision: str = Form(...), role: str = Form(...),
+           tags: list[str] = Form(default=[]), note: str = Form("")) -> Response:
+    with logged_in(request) as ctx:
+        record_decision(ctx.db, ctx.user, message_id, role, decision, tags, note)
+        q.release(ctx.db, ctx.user.id, message_id)
+        return _go_next(ctx)
+
+
+# --------------------------------------------------------------------------- photos
+
+
+def _stored_photo(ctx: Ctx, media_id: int) -> tuple[Media, Path]:
+    media = ctx.db.get(Media, media_id)
+    if media is None or media.status != "stored" or not media.stored_path:
+        raise NotFoundError(f"no stored media with id {media_id}")
+    root = Path(ctx.request.app.state.settings.evidence_dir).resolve()
+    path = (root / media.stored_path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise NotFoundError(f"media {media_id} is missing from the evidence store")
+    return media, path
+
+
+@router.get("/media/{media_id}")
+def media_file(request: Request, media_id: int) -> Response:
+    """Stream a stored photo by its id (only to logged-in users; never a path from the request)."""
+    with logged_in(request) as ctx:
+        media, path = _stored_photo(ctx, media_id)
+        shown = media.mime in SHOWN_IMAGE_TYPES
+        return FileResponse(
+            path, media_type=media.mime if shown else "application/octet-stream",
+            content_disposition_type="inline" if shown else "attachment",
+            headers={"Cache-Control": "private, no-store"},
+        )
+
+
+@router.post("/media/{media_id}/reveal")
+def reveal_photo(request: Request, media_id: int) -> Response:
+    with logged_in(request) as ctx:
+        media, _ = _stored_photo(ctx, media_id)
+        record_event(ctx.db, ctx.user.name, "reveal_photo", "media", media.id, None, {"message_id": media.message_id})
+        if request.headers.get("accept", "").startswith("application/json"):
+            return Response(status_code=204)
+        flt = q.QueueFilter.from_params(request.query_params, _default_state(ctx.user))
+        return redirect(_with_query(f"/items/{media.message_id}", flt, reveal=media.id) + f"#media-{media.id}")
+
+
+# --------------------------------------------------------------------------- stats and settings
+
+
+@router.get("/stats")
+def stats_page(request: Request) -> Response:
+    with logged_in(request) as ctx:
+        return ctx.render(
+            "stats.html", counts=state_counts(ctx.db), states=STATES, per_user=per_user_counts(ctx.db),
+            pairs=pair_agreements(analyst_decisions(ctx.db)), referable=q.count_items(ctx.db, q.QueueFilter(state="confirmed")),
+        )
+
+
+@router.get("/settings")
+def settings_page(request: Request) -> Response:
+    with logged_in(request) as ctx:
+        return ctx.render("settings.html", saved=request.query_params.get("saved") == "1")
+
+
+@router.post("/settings")
+def save_settings(request: Request, blur_photos: str = Form(""), break_minutes: str = Form("0")) -> Response:
+    if not break_minutes.isdigit() or int(break_minutes) > 480:
+        raise BadRequest("break reminder must be a number of minutes between 0 (off) and 480")
+    with logged_in(request) as ctx:
+        change_settings(ctx.db, ctx.user, {"blur_photos": blur_photos == "on", "break_minutes": int(break_minutes)})
+    return redirect("/settings?saved=1")
