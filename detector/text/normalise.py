@@ -1,0 +1,269 @@
+"""Derived, matchable text with an exact map back to the original characters.
+
+`normalise(text)` folds a message into one comparable form (NFKC, lower case, ASCII digits,
+no Arabic diacritics or tatweel, unified Arabic letter variants, no invisible characters) and
+undoes common keyword-filter dodges (split letters, look-alike digits, stretched letters).
+Persian and Kurdish letters stay distinct so language identification still sees them.
+Every derived character remembers which original characters produced it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Callable
+
+__all__ = ["Normalised", "normalise"]
+
+ZWNJ = "\u200c"
+
+# Arabic-script letters whose variants collapse onto one form. Persian (پ چ ژ گ ک ی) and
+# Kurdish (ڕ ڵ ێ ۆ ە ڤ ھ) letters are deliberately absent: they identify the language.
+_LETTER_FOLD = {
+    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ٲ": "ا", "ٳ": "ا",
+    "ى": "ي", "ې": "ی", "ۍ": "ی", "ي\u0654": "ئ",
+    "ڪ": "ک", "ػ": "ک", "ؼ": "ک",
+    "ۀ": "ه", "ۂ": "ه", "ۃ": "ة",
+    "İ": "i", "ẞ": "ss",
+}
+# Characters that carry no letters: dropped (ZWNJ is handled by context, see below).
+_INVISIBLE = set(
+    "\u00ad\u034f\u061c\u180e\u200b\u200d\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff\ufe0e\ufe0f\u0640"
+)
+_DIGITS = {chr(0x0660 + i): str(i) for i in range(10)} | {chr(0x06F0 + i): str(i) for i in range(10)}
+_DIGITS |= {"٫": ".", "٬": ",", "٪": "%"}
+
+
+def _is_arabic_mark(c: str) -> bool:
+    o = ord(c)
+    return 0x064B <= o <= 0x065F or o == 0x0670 or 0x06D6 <= o <= 0x06ED or 0x08D3 <= o <= 0x08FF
+
+
+def _fold_char(c: str) -> str:
+    """Fold one character on its own (context-free part of normalisation)."""
+    if c in _DIGITS:
+        return _DIGITS[c]
+    if c in _INVISIBLE or _is_arabic_mark(c):
+        return ""
+    if "\ud800" <= c <= "\udfff":  # lone surrogate: not a character
+        return ""
+    if c in ("\n", "\t", "\r"):
+        return " " if c != "\n" else "\n"
+    cat = unicodedata.category(c)
+    if cat == "Cc" or cat == "Cf" and c != ZWNJ:
+        return " " if cat == "Cc" else ""
+    if c in _LETTER_FOLD:
+        return _LETTER_FOLD[c]
+    out = []
+    for ch in unicodedata.normalize("NFKC", c):
+        ch = _LETTER_FOLD.get(ch, ch)
+        ch = _DIGITS.get(ch, ch)
+        low = ch.lower() if ch != "İ" else "i"
+        out.append(low if len(low) == 1 or ch == "ẞ" else low[0])
+    folded = "".join(c2 for c2 in out if not _is_arabic_mark(c2) and c2 not in _INVISIBLE)
+    return folded
+
+
+class _FoldCache(dict):
+    def __missing__(self, c: str) -> str:
+        value = self[c] = _fold_char(c)
+        return value
+
+
+_FOLD = _FoldCache()
+
+
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    """A derived text; `starts[i]:ends[i]` are the original characters behind `text[i]`."""
+
+    text: str
+    original: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a span of the derived text to the span of original text that produced it."""
+        n = len(self.text)
+        start = max(0, min(start, n))
+        end = max(start, min(end, n))
+        if start == end:
+            pos = self.starts[start] if start < n else len(self.original)
+            return pos, pos
+        return self.starts[start], self.ends[end - 1]
+
+    def original_text(self, start: int, end: int) -> str:
+        """The original characters behind a derived span."""
+        a, b = self.to_original(start, end)
+        return self.original[a:b]
+
+
+# ---------------------------------------------------------------- character pass
+
+def _fold_text(text: str) -> tuple[str, list[int], list[int]]:
+    pieces = [_FOLD[c] for c in text]
+    out = "".join(pieces)
+    if len(out) == len(text) and "" not in pieces and unicodedata.is_normalized("NFC", out):
+        return out, list(range(len(text))), list(range(1, len(text) + 1))
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for i, (c, piece) in enumerate(zip(text, pieces)):
+        if not piece:
+            if chars and unicodedata.combining(c) and not _is_arabic_mark(c):
+                composed = unicodedata.normalize("NFC", chars[-1] + c)
+                if len(composed) == 1:
+                    chars[-1] = _FOLD[composed] or chars[-1]
+            if starts and unicodedata.combining(c):
+                ends[-1] = i + 1  # a dropped mark belongs to the letter it sits on
+            continue
+        if len(piece) == 1 and unicodedata.combining(piece) and chars:
+            composed = unicodedata.normalize("NFC", chars[-1] + piece)
+            if len(composed) == 1:
+                chars[-1] = composed
+                ends[-1] = i + 1
+                continue
+        for ch in piece:
+            chars.append(ch)
+            starts.append(i)
+            ends.append(i + 1)
+    return "".join(chars), starts, ends
+
+
+# ---------------------------------------------------------------- rewriting passes
+
+# An edit replaces current characters [a, b) by `chars`; each new character takes the
+# original span of the current characters [a + lo, a + hi) it came from.
+Edit = tuple[int, int, list[tuple[str, int, int]]]
+
+
+def _apply(text: str, starts: list[int], ends: list[int], edits: list[Edit]):
+    if not edits:
+        return text, starts, ends
+    out: list[str] = []
+    new_s: list[int] = []
+    new_e: list[int] = []
+    pos = 0
+    for a, b, chars in edits:
+        out.append(text[pos:a])
+        new_s += starts[pos:a]
+        new_e += ends[pos:a]
+        for ch, lo, hi in chars:
+            out.append(ch)
+            new_s.append(starts[a + lo])
+            new_e.append(ends[a + hi - 1])
+        pos = b
+    out.append(text[pos:])
+    new_s += starts[pos:]
+    new_e += ends[pos:]
+    return "".join(out), new_s, new_e
+
+
+_ARABIC_LETTER = "\u0620-\u064a\u066e-\u06d3\u06d5\u06fa-\u06ff\u0750-\u077f"
+_LETTER = rf"a-z\u00df-\u024f{_ARABIC_LETTER}"
+_EMOJI = "\U0001F000-\U0001FAFF\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u25a0-\u25ff\u2300-\u23ff"
+
+# Spans never rewritten by the anti-obfuscation passes: links, e-mail addresses, @usernames.
+_PROTECTED = re.compile(
+    r"(?:https?://|www\.)\S+|\b(?:t|wa|telegram)\.me/\S+|[\w.+-]+@[\w-]+\.[\w.]+|(?<!\w)@\w+",
+    re.ASCII | re.IGNORECASE,
+)
+_ZWNJ_STRAY = re.compile(rf"(?<![{_ARABIC_LETTER}])\u200c|\u200c(?![{_ARABIC_LETTER}])")
+_STRETCH = re.compile(rf"([{_LETTER}])\1{{2,}}")
+# A token mixing letters with look-alike digits/symbols; the look-alikes are rewritten
+# only where a letter stands on both sides (g1rl, s@le, sl4ve), or on the edge of a word
+# that already had such a rewrite (5l4v3).
+_LOOKALIKE_TOKEN = re.compile(r"(?<![\w@$.])[a-z0-9@$!|]*[a-z][a-z0-9@$!|]*[0-9@$!|][a-z0-9@$!|]*", re.ASCII)
+_LOOKALIKE_MAP = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "l"}
+# Look-alike letters inside a number: 5OOO -> 5000, 1O,OOO -> 10,000.
+_NUMBER_WITH_O = re.compile(r"(?<![a-z0-9])\d[\d,.]*o[o\d,.]*(?![a-z])|(?<![a-z0-9])o+\d[\d,.o]*(?![a-z])", re.ASCII)
+# Three or more single letters held apart by the same kind of filler: s.l.a.v.e, س ب ي ة.
+_SEP = rf"(?:[\s.\-_*•·|/\\~+,]|[{_EMOJI}]){{1,3}}"
+_SPLIT = re.compile(
+    rf"(?<![{_LETTER}\d])[{_LETTER}](?:{_SEP}[{_LETTER}](?![{_LETTER}\d])){{2,}}"
+)
+_SPLIT_LETTER = re.compile(rf"[{_LETTER}]")
+
+
+def _outside(protected: list[tuple[int, int]], a: int, b: int) -> bool:
+    return not any(pa < b and a < pb for pa, pb in protected)
+
+
+def _stretch_edits(m: re.Match) -> list[tuple[str, int, int]]:
+    return [(m.group(1), 0, m.end() - m.start())]
+
+
+def _lookalike_edits(m: re.Match) -> list[tuple[str, int, int]] | None:
+    token = m.group()
+    if token.startswith(("http", "www")):
+        return None
+    interior = [
+        i for i in range(1, len(token) - 1)
+        if token[i] in _LOOKALIKE_MAP and token[i - 1].isalpha() and token[i + 1].isalpha()
+    ]
+    if not interior:
+        return None
+    chars = []
+    for i, ch in enumerate(token):
+        if ch in _LOOKALIKE_MAP and (i in interior or i in (0, len(token) - 1)):
+            ch = _LOOKALIKE_MAP[ch]
+        chars.append((ch, i, i + 1))
+    return chars
+
+
+def _number_o_edits(m: re.Match) -> list[tuple[str, int, int]]:
+    return [("0" if ch == "o" else ch, i, i + 1) for i, ch in enumerate(m.group())]
+
+
+def _split_edits(m: re.Match) -> list[tuple[str, int, int]] | None:
+    letters = list(_SPLIT_LETTER.finditer(m.group()))
+    seps = {m.group()[a.end():b.start()] for a, b in zip(letters, letters[1:])}
+    if len({s.strip() or " " for s in seps}) > 1:
+        return None  # mixed fillers: ordinary text, not one spelled-out word
+    out = []
+    for k, lm in enumerate(letters):
+        hi = letters[k + 1].start() if k + 1 < len(letters) else lm.end()
+        out.append((lm.group(), lm.start(), max(hi, lm.end())))
+    return out
+
+
+_Rewrite = Callable[[re.Match], "list[tuple[str, int, int]] | None"]
+_PASSES: tuple[tuple[re.Pattern, _Rewrite], ...] = (
+    (_NUMBER_WITH_O, _number_o_edits),
+    (_STRETCH, _stretch_edits),
+    (_LOOKALIKE_TOKEN, _lookalike_edits),
+    (_SPLIT, _split_edits),
+)
+
+
+def _run_pass(text, starts, ends, pattern: re.Pattern, rewrite: _Rewrite, protect: bool):
+    protected = [m.span() for m in _PROTECTED.finditer(text)] if protect else []
+    edits: list[Edit] = []
+    for m in pattern.finditer(text):
+        if protected and not _outside(protected, m.start(), m.end()):
+            continue
+        chars = rewrite(m)
+        if chars is not None:
+            edits.append((m.start(), m.end(), chars))
+    return _apply(text, starts, ends, edits)
+
+
+def _drop_stray_zwnj(text, starts, ends):
+    if ZWNJ not in text:
+        return text, starts, ends
+    edits = [(m.start(), m.end(), []) for m in _ZWNJ_STRAY.finditer(text)]
+    return _apply(text, starts, ends, edits)
+
+
+def normalise(text: str) -> Normalised:
+    """Fold `text` into its matchable form, keeping an exact map to the original."""
+    if not isinstance(text, str):
+        text = str(text or "")
+    folded, starts, ends = _fold_text(text)
+    folded, starts, ends = _drop_stray_zwnj(folded, starts, ends)
+    has_at = "@" in folded or "." in folded
+    for pattern, rewrite in _PASSES:
+        folded, starts, ends = _run_pass(folded, starts, ends, pattern, rewrite, has_at)
+    return Normalised(folded, text, tuple(starts), tuple(ends))
