@@ -37,6 +37,7 @@ from detector.ingest.whatsapp_locales import (
 PLATFORM = "whatsapp"
 BOM = b"\xef\xbb\xbf"
 ID_LENGTH = 32
+_SNIFF = 8192  # bytes read first to tell a binary file from text
 
 # AM/PM markers as written (matched case-insensitively) -> afternoon?
 _CLOCK_MARKERS = {
@@ -159,6 +160,9 @@ def parse(stream: BinaryIO, name: str, *, timezone: str = "UTC") -> Iterator[Mes
     chat = chat_record(name)
     source = _rewindable(stream)
     start = source.tell()
+    if b"\x00" in source.read(_SNIFF):
+        raise InputError(name, "binary data (NUL bytes): not a WhatsApp text export")
+    source.seek(start)
     layout = _Layout()
     for number, raw, line, _ in _lines(source, name):
         stamp = _header(line)
