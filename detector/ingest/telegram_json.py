@@ -76,7 +76,7 @@ def _chat_list(reader: _Reader, tz: tzinfo) -> Iterator[MessageRecord]:
     """Every chat object of a `chats.list` / `left_chats.list` array."""
     for _ in reader.items("chat list"):
         if reader.peek() != "{":
-            raise reader.malformed("an entry of the chat list is not an object")
+            raise reader.unexpected("an entry of the chat list is not an object")
         fields: dict[str, Any] = {}
         for key in reader.members():
             if key == "messages":
@@ -98,7 +98,7 @@ def _messages(reader: _Reader, chat: ChatRecord, tz: tzinfo) -> Iterator[Message
     reader.where = "the messages list"
     for _ in reader.items("messages list"):
         if reader.peek() != "{":
-            raise reader.malformed(f"message {reader.messages + 1:,} is not a JSON object")
+            raise reader.unexpected(f"message {reader.messages + 1:,} is not a JSON object")
         message, raw = reader.value()
         try:
             record = _record(message, raw.encode("utf-8"), chat, tz)
@@ -237,7 +237,7 @@ class _Reader:
 
     def expect(self, char: str, context: str) -> None:
         if self.peek() != char:
-            raise self._unexpected(f"expected {char!r} in {context}")
+            raise self.unexpected(f"expected {char!r} in {context}")
         self.pos += 1
 
     def value(self) -> tuple[Any, str]:
@@ -269,7 +269,7 @@ class _Reader:
             return
         while True:
             if self.peek() != '"':
-                raise self._unexpected(f"expected a key in {self.where}")
+                raise self.unexpected(f"expected a key in {self.where}")
             key = self.value()[0]
             self.expect(":", self.where)
             yield key
@@ -278,7 +278,7 @@ class _Reader:
             if char == "}":
                 return
             if char != ",":
-                raise self._unexpected(f"expected ',' or '}}' in {self.where}")
+                raise self.unexpected(f"expected ',' or '}}' in {self.where}")
 
     def items(self, context: str) -> Iterator[None]:
         """Positions of the items of the array at the cursor; the caller consumes each item."""
@@ -294,9 +294,9 @@ class _Reader:
                 return
             if char != ",":
                 self.pos -= 1
-                raise self._unexpected(f"expected ',' or ']' in the {context}")
+                raise self.unexpected(f"expected ',' or ']' in the {context}")
 
-    def _unexpected(self, problem: str) -> InputError:
+    def unexpected(self, problem: str) -> InputError:
         return self.truncated() if self.peek() == "" else self.malformed(problem)
 
     def truncated(self) -> InputError:
