@@ -34,6 +34,9 @@ def main() -> None:
 
 
 from .classify.commands import classify_command, evaluate_command, score_command, train_command  # noqa: E402
+from .classify.corpus.commands import corpus as corpus_command  # noqa: E402
+
+main.add_command(corpus_command)
 
 from .ingest.commands import ingest_command, watch_command  # noqa: E402
 

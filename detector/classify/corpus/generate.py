@@ -1,0 +1,207 @@
+"""Assemble synthetic messages: pick split, label, kind, language and layout, then fill the parts."""
+
+from __future__ import annotations
+
+import importlib
+import random
+from dataclasses import dataclass
+
+from . import fields
+from .layouts import LISTING_LAYOUTS, PROSE_LAYOUTS, Parts
+from .lexicon import PLACES, Lexicon
+from .obfuscate import obfuscate
+from .partition import SPLIT_WEIGHTS, layouts_for, pick
+
+LANGS = ("ar", "ckb", "kmr", "fa", "tr", "en")
+ALL_LANGS = LANGS + ("mixed",)
+MIXED_PAIRS = (
+    ("ar", "en"), ("kmr", "tr"), ("ckb", "ar"), ("fa", "en"), ("tr", "en"), ("kmr", "en"), ("ckb", "en"), ("ar", "tr"),
+)
+POSITIVE_RATE = 0.3
+POSITIVE_KINDS = {"sale": 0.32, "auction": 0.12, "wanted": 0.16, "domestic_transfer": 0.2, "obfuscated": 0.2}
+NEGATIVE_KINDS = {
+    "animal": 0.12, "goods": 0.08, "vehicle": 0.07, "weapon": 0.1, "missing_person": 0.11, "news": 0.11,
+    "advocacy": 0.08, "rescue_appeal": 0.06, "donation": 0.05, "job_offer": 0.08, "recruitment": 0.05, "chat": 0.09,
+}
+PROSE_KINDS = {"news": "news", "advocacy": "advocacy", "rescue_appeal": "rescue", "donation": "donation", "chat": "chat"}
+_LISTING_NAMES = tuple(LISTING_LAYOUTS)
+_PROSE_NAMES = tuple(PROSE_LAYOUTS)
+_GULF = ("Dubai", "Riyadh", "Kuwait", "Doha", "Jeddah")
+_GULF_CURRENCIES = ("SAR", "KWD", "AED")
+
+
+def _load_lexicons() -> dict[str, Lexicon]:
+    return {lang: importlib.import_module(f"{__package__}.lexicon_{lang}").LEXICON for lang in LANGS}
+
+
+LEXICONS = _load_lexicons()
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A generated message before it becomes an Example."""
+
+    text: str
+    label: int
+    lang: str
+    kind: str
+    family: str
+    split: str
+
+
+class _Writer:
+    """Writes one message in one or two languages (the first leads; the second fills some slots)."""
+
+    def __init__(self, rng: random.Random, split: str, langs: tuple[str, ...]) -> None:
+        self.rng = rng
+        self.split = split
+        self.lead = LEXICONS[langs[0]]
+        self.lexes = tuple(LEXICONS[lang] for lang in langs)
+
+    def any(self) -> Lexicon:
+        return self.rng.choice(self.lexes)
+
+    def pick(self, pool):
+        return pick(self.rng, pool, self.split)
+
+    def native(self, lex: Lexicon, text: str, rate: float | None = None) -> str:
+        rate = lex.native_digit_rate if rate is None else rate
+        return fields.to_digits(text, lex.digit_style) if self.rng.random() < rate else text
+
+    def money(self, lex: Lexicon, usd_lo: float, usd_hi: float, gulf: bool = False) -> str:
+        codes = [c for c in lex.currencies if c != "USD"]
+        gulf_codes = [c for c in codes if c in _GULF_CURRENCIES]
+        if gulf and gulf_codes and self.rng.random() < 0.7:
+            code = self.rng.choice(gulf_codes)
+        elif not codes or self.rng.random() < 0.5:
+            code = "USD"
+        else:
+            code = self.rng.choice(codes)
+        amount = fields.round_amount(self.rng.uniform(usd_lo, usd_hi) * fields.RATES[code])
+        number = self.native(lex, fields.group_thousands(amount, self.rng.choice(lex.thousands)))
+        return self.rng.choice(lex.currencies[code]).format(n=number)
+
+    def place(self, lex: Lexicon, gulf: bool = False) -> str:
+        names = PLACES[lex.lang]
+        if gulf:
+            index = list(PLACES["en"]).index(self.rng.choice(_GULF))
+            return names[index]
+        return self.rng.choice(names)
+
+    def contact(self, lex: Lexicon) -> str:
+        value = fields.contact(self.rng, lex.countries)
+        if value[0].isdigit() or value.startswith("("):
+            return self.native(lex, value, lex.native_digit_rate / 2)
+        return value
+
+    def age(self, lex: Lexicon, n: int, unit: str = "years") -> str:
+        return self.native(lex, lex.years(n) if unit == "years" else lex.months(n))
+
+    def field(self, parts: Parts, labels: tuple[str, ...], value: str, key: str) -> None:
+        """Append a field: its value alone and with one of the split's labels."""
+        parts.labelled.append(self.pick(labels).format(**{key: value}))
+        parts.bare.append(value)
+
+
+def _tag(text: str) -> str:
+    return "#" + text.replace(" ", "_")
+
+
+def _listing(w: _Writer, kind: str) -> Parts:
+    rng, lead = w.rng, w.lead
+    gulf = kind in ("domestic_transfer", "job_offer", "recruitment")
+    age_unit, age_years, usd = "years", None, None
+    item = ""
+    if kind in ("sale", "auction", "wanted", "obfuscated"):
+        item = w.pick(lead.persons)
+        frame = {"sale": lead.sell_heads, "auction": lead.auction_heads, "wanted": lead.want_heads}.get(
+            kind, rng.choice((lead.sell_heads, lead.auction_heads, lead.want_heads)))
+        head = w.pick(frame).format(item=item)
+        age_years, usd, extras_of = rng.randint(9, 32), (300, 15000), "person_extras"
+    elif kind in ("animal", "goods", "vehicle", "weapon"):
+        frame = rng.choices((lead.sell_heads, lead.want_heads, lead.auction_heads), (0.7, 0.15, 0.15))[0]
+        if kind == "animal":
+            item, age_unit, max_age, lo, hi = w.pick(lead.animals)
+            age_years = rng.randint(1, max_age)
+        else:
+            item, lo, hi = w.pick({"goods": lead.goods, "vehicle": lead.vehicles, "weapon": lead.weapons}[kind])
+        head = w.pick(frame).format(item=item)
+        usd = (lo, hi)
+        extras_of = f"{kind}_extras"
+    elif kind == "domestic_transfer":
+        head = w.pick(lead.domestic_heads).format(nat=w.pick(lead.nationalities))
+        age_years, usd, extras_of = rng.randint(21, 45), (1500, 7000), "domestic_extras"
+    elif kind == "job_offer":
+        head = w.pick(lead.job_heads).format(role=w.pick(lead.job_roles))
+        usd, extras_of = (250, 1500), "job_extras"
+    elif kind == "recruitment":
+        head = w.pick(lead.recruit_heads).format(name=rng.choice(fields.NAMES[lead.lang]))
+        extras_of = "recruit_extras"
+    else:  # missing_person
+        head = w.pick(lead.missing_heads).format(name=rng.choice(fields.NAMES_FEMALE[lead.lang]))
+        age_years, extras_of = rng.randint(6, 30), "missing_extras"
+    if kind in ("obfuscated",) or (kind == "weapon" and rng.random() < 0.25):
+        head = obfuscate(head, rng, w.split)
+
+    parts = Parts(head=head)
+    if age_years is not None and (kind != "wanted" or rng.random() < 0.6):
+        lex = w.any()
+        w.field(parts, lex.age_labels, w.age(lex, age_years, age_unit), "age")
+    if usd is not None and (kind not in ("wanted",) or rng.random() < 0.5):
+        lex = w.any()
+        price = w.money(lex, *usd, gulf=gulf)
+        labels = {"domestic_transfer": lex.fee_labels, "job_offer": lex.salary_labels}.get(kind, lex.price_labels)
+        w.field(parts, labels, price, "price")
+        parts.price_bare = price
+    lex = w.any()
+    place = w.place(lex, gulf)
+    w.field(parts, lex.place_labels, place, "place")
+    lex = w.any()
+    parts.contact_bare = w.contact(lex)
+    parts.contact_labelled = w.pick(lex.contact_labels).format(contact=parts.contact_bare)
+    for _ in range(rng.choice((0, 1, 1, 2, 3))):
+        extra = w.pick(getattr(w.any(), extras_of))
+        if extra not in parts.extras:
+            parts.extras.append(extra.format(year=rng.randint(2005, 2023), km=w.native(lead, f"{rng.randint(20, 300)},000")))
+    parts.opener = w.pick(w.any().openers)
+    parts.closer = w.pick(w.any().closers)
+    parts.tags = [_tag(place)] + ([_tag(item)] if item else [])
+    return parts
+
+
+def _prose(w: _Writer, kind: str) -> Parts:
+    rng, lead = w.rng, w.lead
+    pool = getattr(lead, PROSE_KINDS[kind])
+
+    def sentence() -> str:
+        return w.pick(pool).format(
+            place=w.place(lead), price=w.money(lead, 500, 20000), n=w.native(lead, str(rng.randint(3, 3000))),
+            year=w.native(lead, str(rng.randint(2014, 2024))), contact=w.contact(lead))
+
+    parts = Parts(head=sentence())
+    parts.second = sentence()
+    if parts.second == parts.head:
+        parts.second = ""
+    other = w.any()
+    parts.source = w.pick(other.sources).format(place=w.place(other))
+    parts.tags = [_tag(w.place(other)), _tag(w.place(lead))]
+    parts.contact_bare = "t.me/" + fields.handle(rng)
+    parts.contact_labelled = w.pick(other.contact_labels).format(contact=w.contact(other))
+    parts.opener = w.pick(other.openers)
+    return parts
+
+
+def draft(rng: random.Random) -> Draft:
+    """One random message."""
+    split = rng.choices(tuple(SPLIT_WEIGHTS), tuple(SPLIT_WEIGHTS.values()))[0]
+    label = int(rng.random() < POSITIVE_RATE)
+    kinds = POSITIVE_KINDS if label else NEGATIVE_KINDS
+    kind = rng.choices(tuple(kinds), tuple(kinds.values()))[0]
+    lang = rng.choice(ALL_LANGS)
+    langs = rng.choice(MIXED_PAIRS) if lang == "mixed" else (lang,)
+    writer = _Writer(rng, split, langs)
+    names, layouts = (_PROSE_NAMES, PROSE_LAYOUTS) if kind in PROSE_KINDS else (_LISTING_NAMES, LISTING_LAYOUTS)
+    layout = names[rng.choice(layouts_for(kind, lang, split, len(names)))]
+    parts = _prose(writer, kind) if kind in PROSE_KINDS else _listing(writer, kind)
+    text = layouts[layout](parts, rng, split).strip()
+    return Draft(text=text, label=label, lang=lang, kind=kind, family=f"{kind}/{lang}/{layout}", split=split)
