@@ -136,7 +136,7 @@ def watch_pass(
         ledger = {(r.path, r.sha256) for r in conn.execute(select(InboxFile.path, InboxFile.sha256))}
     todo: list[tuple[Path, str]] = []
     keys: dict[Path, tuple[str, str, int]] = {}
-    for entry in find_inputs([inbox]):
+    for entry in find_inputs([inbox], settings.evidence_dir):
         if isinstance(entry, str):
             continue
         path, display = entry

@@ -25,11 +25,11 @@ from ..errors import DetectorError, InputError
 from ..hashing import sha256_file
 from ..schema import ExportFile
 from .archive import FolderMedia, MediaResolver, SafeZip, ZipMedia, is_zip
+from .detect import HEAD_BYTES, detect_format
 from .evidence import EvidenceStore, clean_suffix
 from .load import ExportInfo, Loader, LoadResult
 from .telegram_common import zone
 
-HEAD_BYTES = 64 * 1024
 EXPORT_SUFFIXES = {".json", ".html", ".htm", ".txt"}
 PARSERS = {"telegram_json": "telegram_json", "telegram_html": "telegram_html", "whatsapp_txt": "whatsapp"}
 
@@ -96,25 +96,36 @@ class IngestSummary:
 # --------------------------------------------------------------------------- finding inputs
 
 
-def _natural_key(path: Path) -> list[Any]:
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(path))]
+def _natural(text: str) -> list[Any]:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
+
+
+def _natural_key(path: Path) -> tuple[Any, ...]:
+    """messages.html < messages2.html < messages10.html, folder by folder."""
+    return tuple(_natural(part) for part in path.parent.parts) + (_natural(path.stem), path.suffix)
 
 
 def _looks_like_export(path: Path) -> bool:
     return path.suffix.lower() in EXPORT_SUFFIXES or path.suffix.lower() == ".zip"
 
 
-def find_inputs(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str] | str]:
+def find_inputs(paths: Iterable[str | Path], exclude: Path | None = None) -> Iterator[tuple[Path, str] | str]:
     """Each input file as (path, display name), or an error line for a path that is unusable.
 
     Files named directly are always tried (their format is detected from content);
     folders are walked recursively for export files and zips, in natural order
-    (messages.html before messages2.html before messages10.html).
+    (messages.html before messages2.html before messages10.html), skipping the
+    `exclude` folder (the evidence store) and symbolic links.
     """
+    skip = exclude.resolve() if exclude is not None else None
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found = (p for p in path.rglob("*") if p.is_file() and not p.is_symlink() and _looks_like_export(p))
+            found = (
+                p
+                for p in path.rglob("*")
+                if p.is_file() and not p.is_symlink() and _looks_like_export(p) and not _inside(p, skip)
+            )
             for item in sorted(found, key=_natural_key):
                 yield item, str(item)
         elif path.is_file():
@@ -123,33 +134,41 @@ def find_inputs(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str] | str]
             yield f"{given}: no such file or folder"
 
 
+def _inside(path: Path, folder: Path | None) -> bool:
+    return folder is not None and path.resolve().is_relative_to(folder)
+
+
 # --------------------------------------------------------------------------- reading
 
 
 class _Counted(io.RawIOBase):
-    """A reader that reports bytes read to the progress bar."""
+    """A seekable reader that reports new ground covered to the progress bar (a re-read counts once)."""
 
     def __init__(self, inner: BinaryIO, progress: Progress | None) -> None:
         self._inner = inner
         self._progress = progress
+        self._furthest = 0
 
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._inner.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
     def readinto(self, buffer: Any) -> int:
         data = self._inner.read(len(buffer))
         buffer[: len(data)] = data
-        if self._progress is not None and data:
-            self._progress.advance(len(data))
+        end = self._inner.tell()
+        if self._progress is not None and end > self._furthest:
+            self._progress.advance(end - self._furthest)
+            self._furthest = end
         return len(data)
-
-
-def _detect(head: bytes, name: str) -> str:
-    from .detect import detect_format
-
-    if not head:
-        raise InputError(name, "is empty (0 bytes)")
-    return detect_format(head, name)
 
 
 def _parse(fmt: str, stream: BinaryIO, name: str, timezone: str) -> Iterator[Any]:
@@ -196,7 +215,7 @@ class _Ingester:
         return item
 
     def _plain(self, loader: Loader, path: Path, display: str, head: bytes, item: InputResult) -> None:
-        fmt = _detect(head, display)
+        fmt = detect_format(head, display)
         if self._already_stored(loader, item.sha256, item):
             return
         blob = loader.keep(self.evidence.put_file(path, expected_sha256=item.sha256))
@@ -215,7 +234,7 @@ class _Ingester:
                 with archive.open(member) as stream:
                     head = stream.read(HEAD_BYTES)
                 try:
-                    fmt = _detect(head, name)
+                    fmt = detect_format(head, name)
                 except InputError:
                     continue  # an attachment such as a .txt document, not an export
                 found += 1
@@ -298,7 +317,7 @@ def ingest_paths(
     progress: Progress | None = None,
 ) -> IngestSummary:
     """Ingest files, folders and zips; then (unless `analyse=False`) analyse the new messages' text."""
-    summary = ingest_inputs(engine, settings, find_inputs(paths), timezone=timezone, progress=progress)
+    summary = ingest_inputs(engine, settings, find_inputs(paths, settings.evidence_dir), timezone=timezone, progress=progress)
     if analyse:
         from .analysis import analyse_pending, count_pending
 
