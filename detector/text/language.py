@@ -44,23 +44,35 @@ _LATIN = re.compile(r"[a-z\u00c0-\u024f]")
 _SORANI = re.compile(r"[ێۆڕڵە]")
 _PERSIAN_ONLY = re.compile(r"[یکپژگچ]")
 _ARABIC_ONLY = re.compile(r"[يكة]")
-_TURKISH_ONLY = re.compile(r"[ığ]")
+# Letters of other Arabic-script languages (Urdu, Pashto, Uyghur, Sindhi ...): ask the model.
+_OTHER_ARABIC_SCRIPT = re.compile(r"[ےۓںٹڈڑټځښډړږۇۈۋۉ]")
+# Turkish has no q w x and Kurmanji no ı ğ ö ü; ê î û are Kurmanji.
+_TURKISH_ONLY = re.compile(r"[ığöü]")
 _KURMANJI_ONLY = re.compile(r"[êîû]")
+_NOT_TURKISH = re.compile(r"[qwx]")
+_TURKISH_SUFFIX = re.compile(
+    r"(?:[iıuü]yor(?:um|uz|sun|lar)?|m[iıuü]ş|[ae]cak|[ae]cek|l[ae]r[iı]?|l[iı]k|s[iı]n[iı]z|d[iı]r|d[iı]m|m[iı]s[iı]n)$")
 
 _WORDS = {
     "fa": set("است برای می را این از که هست نیست دارد دارم با تومان ساله قیمت فروش خرید و به هم یک "
-              "دختر زن سلام لطفا تماس شماره هستم بود شد شده کنید کن باید فقط خیلی چند".split()),
+              "دختر زن سلام لطفا تماس شماره هستم بود شد شده کنید کن باید فقط خیلی چند تو اون چی کجا "
+              "امروز فردا دیشب خوب ممنون مرسی بچه پدرم مادرم خواهرم برادرم".split()),
     "ar": set("في من على الى إلى عن هذا هذه مع كان لا نعم هل انا أنا انت الله ان أن او أو ما "
-              "للبيع السعر عمرها عمره بنت سنة دولار دينار مطلوب للتواصل يوجد عندي".split()),
-    "tr": set("ve bir bu şu için ile var yok çok ama mi mı ne ben sen biz siz olan olarak gibi daha "
+              "للبيع السعر عمرها عمره بنت سنة دولار دينار مطلوب للتواصل يوجد عندي اليوم كيف "
+              "شكرا الذي التي كل بعد قبل".split()),
+    "tr": set("ve bir bu şu için ile var yok çok ama mi mı mu mü ne ben sen biz siz olan olarak gibi daha "
               "satılık fiyat yaşında yaş kız lira tl ücret merhaba abi tane değil evet hayır lütfen "
-              "kadın çocuk iyi güzel olur burada şimdi arıyorum satılır acil".split()),
+              "kadın çocuk iyi güzel olur burada şimdi arıyorum satılır acil o kim nerede nasıl neden "
+              "babam annem kardeşim abla dua edin sağol teşekkürler tamam yarın bugün dün allah".split()),
     "kmr": set("û ji li bi di ez tu em ew ev wê wî min te me we heye hene ye bo keç jin zarok buha "
                "biha firotin firotinê kirîn çend salî navê xwe ku jî erê ne tê bê hatin dixwazim "
-               "nîne heval kurê keça dikare bajarê gundê ji bo pir baş spas".split()),
+               "nîne heval hevalno kurê keça dikare bajarê gundê pir baş spas be in dikim dike dikin "
+               "roj şev îro sibê doh mezin xweşik çawa çi kî kengî niha paşê".split()),
     "en": set("the a an and for of to in is are with sale price old years yrs my this that you "
-              "we i it on at be have has call contact looking buy sell selling new good".split()),
+              "we i it on at be have has call contact looking buy sell selling new good your "
+              "what how who when where me our us am was will can do does not no".split()),
 }
+_LATIN_CODES = ("tr", "kmr", "en")
 
 
 @lru_cache(maxsize=1)
@@ -73,64 +85,67 @@ def _model():
     return fasttext.load_model(str(path))
 
 
-def _fasttext(text: str) -> tuple[str, float]:
-    labels, probs = _model().predict(text.replace("\n", " "), k=1)
+def _fasttext(words: list[str]) -> tuple[str, float]:
+    labels, probs = _model().predict(" ".join(words), k=1)
     if not labels:
         return UNDETERMINED, 0.0
     code = labels[0].removeprefix("__label__")
-    return _LABEL_MAP.get(code, code), float(probs[0])
+    return _LABEL_MAP.get(code, code), min(1.0, float(probs[0]))
 
 
-def _word_votes(words: list[str], codes: tuple[str, ...]) -> dict[str, int]:
-    return {code: sum(w in _WORDS[code] for w in words) for code in codes}
+def _votes(words: list[str], code: str) -> int:
+    vocabulary = _WORDS[code]
+    return sum(w in vocabulary for w in words)
 
 
-def _arabic_script(text: str, words: list[str], guess: str, prob: float) -> Language:
+def _confidence(best: int, total: int) -> float:
+    return round(min(0.99, 0.6 + 0.4 * best / max(total, 1)), 3)
+
+
+def _arabic_script(text: str, words: list[str]) -> Language:
     sorani = len(_SORANI.findall(text))
     if sorani:
-        return Language("ckb", min(0.99, 0.8 + 0.05 * sorani))
-    votes = _word_votes(words, ("ar", "fa"))
-    fa = len(_PERSIAN_ONLY.findall(text)) + 2 * votes["fa"]
-    ar = len(_ARABIC_ONLY.findall(text)) + 2 * votes["ar"]
-    if guess not in ("ar", "fa", "ckb") and prob > 0.6 and max(fa, ar) < 3:
-        return Language(guess, prob)  # Urdu, Pashto, ... stay themselves
-    if fa > ar:
-        return Language("fa", min(0.99, 0.6 + 0.4 * fa / (fa + ar)))
-    if ar > fa:
-        return Language("ar", min(0.99, 0.6 + 0.4 * ar / (fa + ar)))
-    return Language(guess if guess in ("ar", "fa", "ckb") else "ar", prob)
+        return Language("ckb", round(min(0.99, 0.8 + 0.05 * sorani), 3))
+    if not _OTHER_ARABIC_SCRIPT.search(text):
+        fa = len(_PERSIAN_ONLY.findall(text)) + 2 * _votes(words, "fa")
+        ar = len(_ARABIC_ONLY.findall(text)) + 2 * _votes(words, "ar")
+        if fa != ar:
+            return Language("fa" if fa > ar else "ar", _confidence(max(fa, ar), fa + ar))
+    return Language(*_fasttext(words))
 
 
-def _latin_script(text: str, words: list[str], guess: str, prob: float) -> Language:
-    votes = _word_votes(words, ("tr", "kmr", "en"))
-    tr = 2 * len(_TURKISH_ONLY.findall(text)) + votes["tr"]
-    kmr = 2 * len(_KURMANJI_ONLY.findall(text)) + votes["kmr"]
-    en = votes["en"]
-    scores = {"tr": tr, "kmr": kmr, "en": en}
+def _latin_script(text: str, words: list[str]) -> Language:
+    scores = {code: _votes(words, code) for code in _LATIN_CODES}
+    scores["tr"] += 2 * len(_TURKISH_ONLY.findall(text)) + sum(bool(_TURKISH_SUFFIX.search(w)) for w in words)
+    scores["kmr"] += 2 * len(_KURMANJI_ONLY.findall(text))
+    if _NOT_TURKISH.search(text):
+        scores["tr"] = min(scores["tr"], 1)
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    (best, top), (_, second) = ranked[0], ranked[1]
+    if top >= 3 and top >= 2 * second:
+        return Language(best, _confidence(top, sum(scores.values())))
+    guess, prob = _fasttext(words)
     if guess in scores:
-        scores[guess] += 2  # fastText's guess counts as two more votes
-    best = max((v, k) for k, v in scores.items())
-    if best[0] >= 2:
-        total = tr + kmr + en + 1
-        return Language(best[1], min(0.99, 0.5 + 0.5 * best[0] / total))
-    return Language(guess, prob)
+        scores[guess] += 2  # the model's guess counts as two more votes
+    elif top < 2:
+        return Language(guess, prob)  # another Latin-script language
+    best, top = max(scores.items(), key=lambda kv: kv[1])
+    return Language(best, _confidence(top, sum(scores.values())))
 
 
 def language(text: str | Normalised) -> Language:
     """Identify the language of one message (pass a `Normalised` to skip re-normalising)."""
     norm = text if isinstance(text, Normalised) else normalise(text)
-    clean = _NOISE.sub(" ", norm.text)
-    words = _WORD.findall(clean)
+    words = _WORD.findall(_NOISE.sub(" ", norm.text))
     letters = sum(len(w) for w in words)
     if letters < 2:
         return Language(UNDETERMINED, 0.0)
-    arabic = len(_ARABIC_SCRIPT.findall(clean))
-    latin = len(_LATIN.findall(clean))
-    guess, prob = _fasttext(" ".join(words))
-    if arabic and arabic >= latin:
-        script_words = [w for w in words if _ARABIC_SCRIPT.match(w)]
-        return _arabic_script(clean, script_words, guess, prob)
-    if latin and latin > arabic and latin >= letters / 2:
-        script_words = [w for w in words if _LATIN.match(w)]
-        return _latin_script(clean, script_words, guess, prob)
-    return Language(guess, prob)
+    arabic = [w for w in words if _ARABIC_SCRIPT.match(w)]
+    latin = [w for w in words if _LATIN.match(w)]
+    arabic_letters = sum(map(len, arabic))
+    latin_letters = sum(map(len, latin))
+    if arabic_letters and arabic_letters >= latin_letters:
+        return _arabic_script(" ".join(arabic), arabic)
+    if latin_letters >= letters / 2:
+        return _latin_script(" ".join(latin), latin)
+    return Language(*_fasttext(words))
