@@ -22,11 +22,12 @@ AGE_BEFORE = ("age", "aged", "ages", "age:", "عمر", "عمرها", "عمره",
               "yaşları")
 AGE_AFTER = ("years", "year", "yrs", "yr", "y", "yo", "y/o", "y.o", "years old", "year old", "yrs old", "-year-old",
              "year-old", "years-old", "سنة", "سنه", "سنوات", "سنين", "عام", "أعوام", "اعوام", "ساڵ", "ساڵان", "ساڵە",
-             "ساڵی", "ساڵانە", "سال", "ساله", "سالش", "سالمه", "سالشه", "sal", "salî", "salan", "salê", "saliye", "yaş",
+             "ساڵی", "ساڵانە", "سال", "ساله", "سالش", "سالمه", "سالشه", "sal", "salî", "salan", "saliye", "yaş",
              "yaşında", "yaşındaki", "yaşlarında")
-RANGE_JOIN = ("-", "–", "to", "till", "and", "ila", "ile", "ta", "heta", "û", "تا", "الى", "إلى", "لـ", "و", "هەتا", "بۆ")
+RANGE_JOIN = ("-", "–", "to", "till", "and", "or", "او", "أو", "یا", "yan", "an", "veya", "ila", "ile", "ta", "heta", "û", "تا", "الى", "إلى", "لـ", "و", "هەتا", "بۆ")
 # Words around a number that make it a duration, not an age.
-NOT_AGE_BEFORE = ("since", "for", "after", "in", "منذ", "من", "بعد", "خلال", "لمدة", "از", "بعد از", "ji", "piştî",
+NOT_AGE_BEFORE = ("since", "for", "after", "in", "experience", "خبرة", "بخبرة", "خبره", "ئەزموون", "ئەزموونی",
+                  "ezmûn", "ezmûna", "tecrübe", "tecrübeli", "سابقه", "تجربه", "با", "منذ", "من", "بعد", "خلال", "لمدة", "از", "بعد از", "ji", "piştî",
                   "son", "مدة", "مدت", "ماوەی", "ماوه")
 NOT_AGE_AFTER = ("experience", "warranty", "ago", "of experience", "guarantee", "خبرة", "ضمان", "كفالة", "مضت",
                  "تجربه", "سابقه", "گارانتی", "پیش", "قبل", "tecrübe", "deneyim", "garanti", "önce", "ezmûn",

@@ -38,7 +38,7 @@ PLACES: dict[str, tuple[str, ...]] = {
     "Raqqa": ("Raqqa", "Raqqah", "Rakka", "Reqa", "Reqqa", "رقة", "ڕەققە", "رقه"),
     "Deir ez-Zor": ("Deir ez-Zor", "Deir ezzor", "Deir al-Zor", "Deir Ezzor", "Deirezzor", "Dayr az-Zawr",
                     "Deir el-Zor", "Deyrizor", "Dêrazor", "Dêr ez Zor", "دير الزور", "ديرالزور", "دێرەزوور"),
-    "Damascus": ("Damascus", "Dimashq", "دمشق", "دیمەشق"),
+    "Damascus": ("Damascus", "Dimashq", "=şam", "=şamê", "دمشق", "دیمەشق"),
     "Aleppo": ("Aleppo", "Halab", "Halep", "Heleb", "حلب"),
     "Homs": ("Homs", "Hums", "Humus", "حمص"),
     "Hama": ("Hama", "Hamah", "حماة"),

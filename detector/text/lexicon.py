@@ -16,7 +16,7 @@ TERMS: dict[str, dict[str, tuple[str, ...]]] = {
                        "عبدة"),
         "slave": ("slave", "slaves", "köle", "köleler", "kole", "koleyan", "برده", "بردە",
                   "کۆیلە", "کۆیلەکان", "xulam"),
-        "captive": ("captive", "captives", "prisoner woman", "esir", "esire", "esir kız", "esîr", "girtî",
+        "captive": ("captive", "captives", "prisoner woman", "esir", "esire", "esir kız", "esîr", "girtî", "=dîl", "=dîlan",
                     "أسيرة", "اسيرة", "أسيرات", "أسرى", "اسير", "أسير", "اسیر", "دیل", "دیلەکان"),
         "maid": ("maid", "maids", "housemaid", "house maid", "domestic worker", "servant", "nanny", "hizmetçi",
                  "bakıcı", "xizmetkar", "karker", "خادمة", "خادمات", "خدامة", "شغالة", "عاملة منزلية", "عاملة",
@@ -48,7 +48,7 @@ TERMS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "transfer": {
         "transfer": ("transfer", "for transfer", "sponsorship transfer", "kafala transfer", "تنازل",
-                     "للتنازل", "نقل كفالة", "نقل كفاله", "تنازل عن", "devir", "devredilir", "devren", "veguhastin",
+                     "للتنازل", "نقل كفالة", "نقل كفاله", "نقل الكفالة", "تنازل عن", "devir", "devredilir", "devren", "veguhastin",
                      "واگذاری", "واگذار", "انتقال", "گواستنەوە", "تەنازول"),
     },
 }

@@ -41,15 +41,29 @@ def spelling_key(spelling: str) -> str:
 
 
 _ARABIC_PREFIX = r"(?:(?:و|ف)?(?:ب|ك|ل)?(?:ال)?|و?لل)"
-_ARABIC_SUFFIX = r"(?:ها|هم|ه|ي|يه|ات|دا|هوه|كان|ان|ش)?"
-_LATIN_SUFFIX = r"(?:'?(?:nin|nin|den|dan|ten|tan|de|da|te|ta|ye|ya|yi|ni|e|a|i|u))?"
+# Arabic pronoun/plural endings and Sorani article/indefinite endings (ێک ەکە ەکان ی).
+_ARABIC_SUFFIX = r"(?:ها|هم|ه|ي|يه|ات|دا|هوه|كان|ان|ش|يك|يكي|هكه|هكهي|هكان|ين)?"
+# Turkish case endings and Kurmanji oblique/indefinite endings (ê ek eke ên ...).
+_LATIN_SUFFIX = r"(?:'?(?:nin|den|dan|ten|tan|de|da|te|ta|ye|ya|yi|ni|eke|eki|ek|en|an|e|a|i|u))?"
 _LEFT = r"(?<![^\W_])"
 _RIGHT = r"(?![^\W_])"
+EXACT = "="
 
 
 def _alternation(keys: Iterable[str]) -> str:
     ordered = sorted(set(keys), key=len, reverse=True)
     return "|".join(re.escape(k).replace(r"\ ", r"\s*") for k in ordered)
+
+
+def _compile(keys: list[str]) -> re.Pattern:
+    arabic = [k for k in keys if _ARABIC.search(k)]
+    latin = [k for k in keys if not _ARABIC.search(k)]
+    parts = []
+    if arabic:
+        parts.append(rf"{_LEFT}{_ARABIC_PREFIX}(?P<a>{_alternation(arabic)}){_ARABIC_SUFFIX}{_RIGHT}")
+    if latin:
+        parts.append(rf"{_LEFT}(?P<l>{_alternation(latin)}){_LATIN_SUFFIX}{_RIGHT}")
+    return re.compile("|".join(parts) or r"(?!x)x")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,33 +76,40 @@ class Match:
 
 
 class Vocabulary:
-    """Spellings mapped to a canonical value, found word-bounded in a match key."""
+    """Spellings mapped to a canonical value, found word-bounded in a match key.
 
-    def __init__(self, spellings: Mapping[object, Iterable[str]], *, affixes: bool = True) -> None:
+    A spelling starting with `=` is matched exactly on the normalised text instead (its
+    diacritics matter: Kurmanji `dîl` "captive" is not Turkish `dil` "language").
+    """
+
+    def __init__(self, spellings: Mapping[object, Iterable[str]]) -> None:
         self._lookup: dict[str, object] = {}
+        self._exact: dict[str, object] = {}
         for canonical, forms in spellings.items():
             for form in forms:
-                self._lookup[spelling_key(form).replace(" ", "")] = canonical
-        arabic = [k for k in self._keys(spellings) if _ARABIC.search(k)]
-        latin = [k for k in self._keys(spellings) if not _ARABIC.search(k)]
-        pre, a_suf, l_suf = (_ARABIC_PREFIX, _ARABIC_SUFFIX, _LATIN_SUFFIX) if affixes else ("", "", "")
-        parts = []
-        if arabic:
-            parts.append(rf"{_LEFT}{pre}(?P<a>{_alternation(arabic)}){a_suf}{_RIGHT}")
-        if latin:
-            parts.append(rf"{_LEFT}(?P<l>{_alternation(latin)}){l_suf}{_RIGHT}")
-        self._pattern = re.compile("|".join(parts) or r"(?!x)x")
+                if form.startswith(EXACT):
+                    exact = _SPACES.sub(" ", normalise(form[1:]).text).strip()
+                    self._exact[exact.replace(" ", "")] = canonical
+                else:
+                    self._lookup[spelling_key(form).replace(" ", "")] = canonical
+        self._pattern = _compile([spelling_key(f) for fs in spellings.values() for f in fs if f[:1] != EXACT])
+        exact_forms = [_SPACES.sub(" ", normalise(f[1:]).text).strip()
+                       for fs in spellings.values() for f in fs if f[:1] == EXACT]
+        self._exact_pattern = _compile(exact_forms) if exact_forms else None
 
     @staticmethod
-    def _keys(spellings: Mapping[object, Iterable[str]]) -> Iterator[str]:
-        for forms in spellings.values():
-            for form in forms:
-                yield spelling_key(form)
-
-    def finditer(self, key: str) -> Iterator[Match]:
-        """Every non-overlapping hit in a match key, leftmost-longest."""
-        for m in self._pattern.finditer(key):
-            core = m.group(m.lastgroup)
-            canonical = self._lookup.get(_SPACES.sub("", core))
+    def _hits(pattern: re.Pattern, text: str, lookup: dict[str, object]) -> Iterator[Match]:
+        for m in pattern.finditer(text):
+            canonical = lookup.get(_SPACES.sub("", m.group(m.lastgroup)))
             if canonical is not None:
                 yield Match(m.start(), m.end(), canonical)
+
+    def finditer(self, key: str, derived: str) -> list[Match]:
+        """Every hit in the match key (and exact spellings in the derived text), in order."""
+        hits = list(self._hits(self._pattern, key, self._lookup))
+        if self._exact_pattern is not None:
+            for m in self._hits(self._exact_pattern, derived, self._exact):
+                if not any(h.start < m.end and m.start < h.end for h in hits):
+                    hits.append(m)
+            hits.sort(key=lambda h: h.start)
+        return hits

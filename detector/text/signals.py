@@ -68,10 +68,11 @@ def signals(text: str | Normalised) -> list[Signal]:
     for a, b, value in find_ages(key, taken):
         raw.append((a, b, "age", None, value))
     contacts = [(a, b) for a, b, kind, _, _ in raw if kind == "contact"]
-    for m in _places().finditer(key):
-        if not _inside(m.start, m.end, contacts):
+    prices = [(a, b) for a, b, kind, _, _ in raw if kind == "price"]
+    for m in _places().finditer(key, derived):
+        if not _inside(m.start, m.end, contacts + prices):
             raw.append((m.start, m.end, "place", None, m.canonical))
-    for m in _terms().finditer(key):
+    for m in _terms().finditer(key, derived):
         if not _inside(m.start, m.end, contacts):
             subtype, canonical = m.canonical
             raw.append((m.start, m.end, "term", subtype, canonical))
