@@ -34,6 +34,8 @@ def detect_format(head: bytes, name: str) -> str:
         if head.startswith(magic):
             raise UnknownFormatError(name, f"{what}, not an export; {_EXPECTED}")
     text = _decode_head(head, name)
+    if looks_like_whatsapp(text):  # before JSON: iOS chat lines start with "["
+        return "whatsapp_txt"
     start = text.lstrip("\ufeff \t\r\n")
     if start[:1] in ("{", "["):
         if start[:1] == "{" and _TELEGRAM_JSON.search(start):
@@ -43,8 +45,6 @@ def detect_format(head: bytes, name: str) -> str:
         if _TELEGRAM_HTML.search(start):
             return "telegram_html"
         raise UnknownFormatError(name, f"an HTML page that is not a Telegram export; {_EXPECTED}")
-    if looks_like_whatsapp(text):
-        return "whatsapp_txt"
     raise UnknownFormatError(name, f"not a recognised export; {_EXPECTED}")
 
 
