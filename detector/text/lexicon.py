@@ -17,7 +17,7 @@ TERMS: dict[str, dict[str, tuple[str, ...]]] = {
         "slave": ("slave", "slaves", "köle", "köleler", "kole", "koleyan", "برده", "بردە",
                   "کۆیلە", "کۆیلەکان", "xulam"),
         "captive": ("captive", "captives", "prisoner woman", "esir", "esire", "esir kız", "esîr", "girtî", "=dîl", "=dîlan",
-                    "أسيرة", "اسيرة", "أسيرات", "أسرى", "اسير", "أسير", "اسیر", "دیل", "دیلەکان"),
+                    "أسيرة", "اسيرة", "أسيرات", "أسرى", "اسير", "أسير", "اسیر", "=دیل", "=دیلەکان"),
         "maid": ("maid", "maids", "housemaid", "house maid", "domestic worker", "servant", "nanny", "hizmetçi",
                  "bakıcı", "xizmetkar", "karker", "خادمة", "خادمات", "خدامة", "شغالة", "عاملة منزلية", "عاملة",
                  "مربية", "خدمتکار", "کارگر", "کلفت", "پرستار", "خزمەتکار", "کارەکەر"),

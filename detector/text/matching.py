@@ -42,9 +42,11 @@ def spelling_key(spelling: str) -> str:
 
 _ARABIC_PREFIX = r"(?:(?:و|ف)?(?:ب|ك|ل)?(?:ال)?|و?لل)"
 # Arabic pronoun/plural endings and Sorani article/indefinite endings (ێک ەکە ەکان ی).
-_ARABIC_SUFFIX = r"(?:ها|هم|ه|ي|يه|ات|دا|هوه|كان|ان|ش|يك|يكي|هكه|هكهي|هكان|ين)?"
-# Turkish case endings and Kurmanji oblique/indefinite endings (ê ek eke ên ...).
-_LATIN_SUFFIX = r"(?:'?(?:nin|den|dan|ten|tan|de|da|te|ta|ye|ya|yi|ni|eke|eki|ek|en|an|e|a|i|u))?"
+_ARABIC_SUFFIX = (r"(?:ها|هم|ه|ي|يه|ات|دا|هوه|كان|ان|ش|ين|يك|يكي|يكه|هكه|هكهي|هكان"
+                  r"|ێک|ێکی|ێکە|ەکە|ەکەی|ەکان|ی|ە)?")
+# Turkish case and plural endings, Kurmanji oblique and indefinite endings (ê ek eke ên ...).
+_LATIN_SUFFIX = (r"(?:'?(?:lar|ler|lari|leri|nin|den|dan|ten|tan|de|da|te|ta|ye|ya|yi|ni"
+                 r"|eke|eki|ek|en|an|e|a|i|u))?")
 _LEFT = r"(?<![^\W_])"
 _RIGHT = r"(?![^\W_])"
 EXACT = "="

@@ -26,7 +26,7 @@ CURRENCIES: dict[str, tuple[str, ...]] = {
     "TRY": ("tl", "₺", "lira", "turkish lira", "türk lirası", "lirası", "ليرة تركية", "ليرة تركي", "لیر"),
     "SAR": ("sar", "sr", "riyal", "riyals", "saudi riyal", "ريال", "ريالات", "ريال سعودي", "ر.س"),
     "AED": ("aed", "dhs", "dirham", "dirhams", "درهم", "دراهم", "درهم اماراتي"),
-    "IRR": ("irr", "rial", "ریال ایران", "ریال"),
+    "IRR": ("irr", "rial", "ریال ایران"),  # bare ریال: see _currency
     "TOMAN": ("toman", "tomans", "تومان", "تومن", "تمن"),
 }
 MULTIPLIERS: dict[float, tuple[str, ...]] = {
