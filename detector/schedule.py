@@ -105,6 +105,8 @@ def _hash(path: Path, state: InboxState) -> str:
 
 def score_new(engine: Engine, settings: Settings) -> str:
     """Score unscored messages when a classifier and a model are there; else say why not."""
+    if not settings.model_dir.exists():  # checked first: importing the classifier takes seconds
+        return f"scoring skipped: no model at {settings.model_dir}"
     try:
         from .classify.scoring import score_unscored
     except ImportError:
@@ -184,6 +186,7 @@ def watch_pass(
 
 _STATES: dict[str, InboxState] = {}
 _STOP = threading.Event()
+_RUNNING = threading.Lock()  # held during a pass, so shutdown can wait for it to end
 _ENGINES: dict[str, Engine] = {}
 
 
@@ -193,10 +196,11 @@ def watch_job(db_url: str, inbox: str, settle_seconds: float, analyse: bool, tim
     settings = Settings.from_env().with_(database_url=db_url, export_timezone=timezone)
     state = _STATES.setdefault(inbox, InboxState())
     try:
-        result = watch_pass(
-            engine, settings, Path(inbox), state, settle_seconds=settle_seconds, analyse=analyse,
-            should_stop=_STOP.is_set,
-        )
+        with _RUNNING:
+            result = watch_pass(
+                engine, settings, Path(inbox), state, settle_seconds=settle_seconds, analyse=analyse,
+                should_stop=_STOP.is_set,
+            )
     except DetectorError as exc:
         log.error("watch pass failed: %s", exc)
         return
@@ -261,4 +265,5 @@ def run_scheduler(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    log.info("watch stopped")
+    with _RUNNING:  # a pass under way finishes its current file first
+        log.info("watch stopped")

@@ -163,8 +163,12 @@ def watch_command(
 
     seconds = parse_interval(every)
     zone(timezone)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("detector")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # not "skipped: still running" every interval
     engine = open_database(db_url)
     try:
         run_scheduler(
