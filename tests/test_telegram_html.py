@@ -209,6 +209,12 @@ def test_html_and_json_exports_of_one_channel_agree(tmp_path):
     assert [view(r) for r in from_html] == [view(r) for r in from_json]
 
 
+def test_an_empty_chat_is_one_valid_page_without_messages(tmp_path):
+    [page] = write_telegram_html(tmp_path, "Quiet", [])
+    assert page.name == "messages.html"
+    assert parse_file(page) == []
+
+
 def test_writer_joins_only_close_messages_of_one_sender(tmp_path):
     base = sample_messages()[2]
     later = [base, base, type(base)(**{**{f: getattr(base, f) for f in base.__slots__},

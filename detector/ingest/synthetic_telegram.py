@@ -216,26 +216,35 @@ def write_telegram_html(
 
     Consecutive messages of one sender (same day, within 15 minutes) are `joined`; a day
     change gets a date separator. Date titles carry " UTC+hh:mm" when `with_offset`
-    (newer exports), else only the local time in `timezone` (older exports).
+    (newer exports), else only the local time in `timezone` (older exports). Pages are
+    written as the messages arrive, so `messages` may be a generator of any length.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tz = zone(timezone)
-    listed = list(messages)
-    page_of = [index // per_page + 1 for index in range(len(listed))]
-    pages = max(1, (len(listed) + per_page - 1) // per_page)
-    written = []
-    for page in range(1, pages + 1):
-        path = folder / _page_name(page)
-        start = (page - 1) * per_page
-        chunk = listed[start : start + per_page]
-        writer = _HtmlPage(chat_name, tz, with_offset, folder if include_photos else None, first_id, page_of, page)
-        with open(path, "wb") as out:
-            out.write(_page_head(chat_name, page).encode())
-            for offset, message in enumerate(chunk):
-                out.write(writer.render(start + offset, message).encode())
-            out.write(_page_tail(page, pages).encode())
-        written.append(path)
+    photos = folder if include_photos else None
+    written: list[Path] = []
+    out: BinaryIO | None = None
+    try:
+        for index, message in enumerate(messages):
+            if index % per_page == 0:  # start the next page (and link the previous one to it)
+                page = index // per_page + 1
+                if out is not None:
+                    out.write(_page_tail(page - 1, has_next=True).encode())
+                    out.close()
+                written.append(folder / _page_name(page))
+                out = open(written[-1], "wb")
+                out.write(_page_head(chat_name, page).encode())
+                renderer = _HtmlPage(tz, with_offset, photos, first_id, per_page, page)
+            out.write(renderer.render(index, message).encode())
+        if out is None:  # an empty chat still has its first page
+            written.append(folder / _page_name(1))
+            out = open(written[-1], "wb")
+            out.write(_page_head(chat_name, 1).encode())
+        out.write(_page_tail(len(written), has_next=False).encode())
+    finally:
+        if out is not None:
+            out.close()
     return written
 
 
@@ -261,10 +270,10 @@ def _page_head(chat_name: str, page: int) -> str:
     )
 
 
-def _page_tail(page: int, pages: int) -> str:
+def _page_tail(page: int, *, has_next: bool) -> str:
     following = (
         f'\n     <a class="pagination block_link" href="{_page_name(page + 1)}">\nNext messages\n     </a>\n'
-        if page < pages
+        if has_next
         else ""
     )
     return f"{following}\n    </div>\n\n   </div>\n\n  </div>\n\n </body>\n\n</html>\n"
@@ -290,11 +299,9 @@ def html_text(text: str) -> str:
 class _HtmlPage:
     """Renders the messages of one page, remembering what the join and date rules need."""
 
-    def __init__(
-        self, chat_name: str, tz: tzinfo, with_offset: bool, photos: Path | None, first_id: int, page_of: list[int], page: int
-    ) -> None:
-        self.chat_name, self.tz, self.with_offset, self.photos = chat_name, tz, with_offset, photos
-        self.first_id, self.page_of, self.page = first_id, page_of, page
+    def __init__(self, tz: tzinfo, with_offset: bool, photos: Path | None, first_id: int, per_page: int, page: int) -> None:
+        self.tz, self.with_offset, self.photos = tz, with_offset, photos
+        self.first_id, self.per_page, self.page = first_id, per_page, page
         self.previous: SynthMessage | None = None
         self.day: object = None
         self.separators = 0
@@ -354,7 +361,7 @@ class _HtmlPage:
             parts.append(f'\n       <div class="from_name">\n{html.escape(m.sender_name)}\n       </div>\n')
         if m.reply_to is not None:
             target = self.first_id + m.reply_to
-            page = self.page_of[m.reply_to] if m.reply_to < len(self.page_of) else self.page
+            page = m.reply_to // self.per_page + 1
             href = ("" if page == self.page else _page_name(page)) + f"#go_to_message{target}"
             parts.append(
                 '\n       <div class="reply_to details">\n'

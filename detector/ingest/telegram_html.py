@@ -214,10 +214,9 @@ class _Element(HTMLParser):
         return element
 
     @staticmethod
-    def plain(parts: list[str] | str) -> str:
+    def plain(parts: list[str]) -> str:
         """Joined text with the exporter's layout whitespace removed from both ends."""
-        text = parts if isinstance(parts, str) else "".join(parts)
-        return text.strip()
+        return "".join(parts).strip()
 
     def _role(self) -> str:
         return next((role for role in reversed(self._stack) if role), "")
@@ -233,7 +232,7 @@ class _Element(HTMLParser):
             self._span_depth += 1
         elif tag == "a" and self._role() == "reply_to":
             self._reply(values)
-        if tag == "a" and self._role() != "reply_to":
+        elif tag == "a":
             self._attachment(classes, values.get("href"), included=True)
         if self._role() == "text" and tag in _ENTITY_TAGS:
             self._entity = {"type": _ENTITY_TAGS[tag], "text": ""}
@@ -252,7 +251,7 @@ class _Element(HTMLParser):
             role = "forwarded"
         elif "from_name" in classes:
             role = "from_name"
-        elif "text" in classes and "bold" not in classes and self._role() not in ("media",):
+        elif "text" in classes:
             role = "text"
         elif "reply_to" in classes:
             role = "reply_to"
@@ -260,9 +259,8 @@ class _Element(HTMLParser):
             self.date_title = values["title"]
         elif "body" in classes and "details" in classes and "service" in self.classes:
             role = "service"
-        elif "media" in classes:
+        elif "media" in classes:  # a placeholder: <div class="media ... media_photo"> has no link
             self._attachment(classes, None, included=False)
-            role = "media"
         self._stack.append(role)
 
     def _reply(self, values: dict[str, str]) -> None:
