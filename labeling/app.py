@@ -61,7 +61,7 @@ async def _detector_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, DetectorError)
     if isinstance(error, NotLoggedIn) and not _wants_json(request) and request.method == "GET":
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target, safe="")}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     return _error_response(request, status_for(error), str(error))
 
 

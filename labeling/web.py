@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from detector.db import session_scope
@@ -130,9 +130,9 @@ def _queue_page(ctx: Ctx, mode: str) -> Response:
     q.refresh_queue(ctx.db)
     rows = q.list_items(ctx.db, flt, ctx.user.id, limit=50, offset=(page - 1) * 50)
     total = q.count_items(ctx.db, flt)
-    languages = ctx.db.scalars(select(distinct(QueueItem.language)).where(QueueItem.flagged.is_(True))).all()
+    languages = ctx.db.scalars(select(QueueItem.language).where(QueueItem.flagged.is_(True)).distinct()).all()
     channels = ctx.db.execute(
-        select(Source.id, Source.name).where(Source.id.in_(select(distinct(QueueItem.source_id)))).order_by(Source.name)
+        select(Source.id, Source.name).where(Source.id.in_(select(QueueItem.source_id).distinct())).order_by(Source.name)
     ).all()
     return ctx.render(
         "queue.html", mode=mode, flt=flt, rows=rows, total=total, page=page,
@@ -230,6 +230,7 @@ def _context_messages(db: Session, message: Message) -> tuple[list[Message], lis
 def item_page(request: Request, message_id: int) -> Response:
     with logged_in(request) as ctx:
         flt = q.QueueFilter.from_params(request.query_params, _default_state(ctx.user))
+        q.refresh_queue(ctx.db)
         message = ctx.db.get(Message, message_id)
         item = ctx.db.get(QueueItem, message_id)
         if message is None or item is None:
@@ -262,6 +263,7 @@ def item_page(request: Request, message_id: int) -> Response:
 def decide(request: Request, message_id: int, decision: str = Form(...), role: str = Form(...),
            tags: list[str] = Form(default=[]), note: str = Form("")) -> Response:
     with logged_in(request) as ctx:
+        q.refresh_queue(ctx.db)
         record_decision(ctx.db, ctx.user, message_id, role, decision, tags, note)
         q.release(ctx.db, ctx.user.id, message_id)
         return _go_next(ctx)
@@ -288,7 +290,7 @@ def media_file(request: Request, media_id: int) -> Response:
         media, path = _stored_photo(ctx, media_id)
         shown = media.mime in SHOWN_IMAGE_TYPES
         return FileResponse(
-            path, media_type=media.mime if shown else "application/octet-stream",
+            path, media_type=media.mime if shown else "application/octet-stream", filename=f"media-{media.id}",
             content_disposition_type="inline" if shown else "attachment",
             headers={"Cache-Control": "private, no-store"},
         )
