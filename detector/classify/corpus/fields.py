@@ -84,9 +84,8 @@ def group_thousands(n: int, sep: str) -> str:
 def phone(rng: random.Random, country: str, international: bool | None = None) -> str:
     """A phone number of `country`, in its international or (by chance) local layout."""
     prefixes, local, intl = _PHONES[country]
-    digits = lambda k: "".join(str(rng.randrange(10)) for _ in range(k))  # noqa: E731
-    values = {"p": rng.choice(prefixes), "a3": digits(3), "a4": digits(4), "b3": digits(3),
-              "b2": digits(2), "c2": digits(2)}
+    d = f"{rng.randrange(10**14):014d}"
+    values = {"p": rng.choice(prefixes), "a3": d[0:3], "a4": d[3:7], "b3": d[7:10], "b2": d[10:12], "c2": d[12:14]}
     if international is None:
         international = rng.random() < 0.4
     fmt = intl if international else local

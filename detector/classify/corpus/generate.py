@@ -28,6 +28,7 @@ _LISTING_NAMES = tuple(LISTING_LAYOUTS)
 _PROSE_NAMES = tuple(PROSE_LAYOUTS)
 _GULF = ("Dubai", "Riyadh", "Kuwait", "Doha", "Jeddah")
 _GULF_CURRENCIES = ("SAR", "KWD", "AED")
+_GULF_LANGS = ("ar", "en")  # domestic-worker ads in these languages are mostly placed in the Gulf
 
 
 def _load_lexicons() -> dict[str, Lexicon]:
@@ -83,7 +84,7 @@ class _Writer:
 
     def place(self, lex: Lexicon, gulf: bool = False) -> str:
         names = PLACES[lex.lang]
-        if gulf:
+        if gulf and (lex.lang in _GULF_LANGS or self.rng.random() < 0.4):
             index = list(PLACES["en"]).index(self.rng.choice(_GULF))
             return names[index]
         return self.rng.choice(names)
@@ -155,7 +156,7 @@ def _listing(w: _Writer, kind: str) -> Parts:
         parts.price_bare = price
     lex = w.any()
     place = w.place(lex, gulf)
-    w.field(parts, lex.place_labels, place, "place")
+    w.field(parts, lex.seen_labels if kind == "missing_person" else lex.place_labels, place, "place")
     lex = w.any()
     parts.contact_bare = w.contact(lex)
     parts.contact_labelled = w.pick(lex.contact_labels).format(contact=parts.contact_bare)

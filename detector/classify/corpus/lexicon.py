@@ -59,6 +59,7 @@ class Lexicon:
     fee_labels: tuple[str, ...]
     salary_labels: tuple[str, ...]
     place_labels: tuple[str, ...]
+    seen_labels: tuple[str, ...]  # where a missing person was last seen
     contact_labels: tuple[str, ...]
     openers: tuple[str, ...]
     closers: tuple[str, ...]

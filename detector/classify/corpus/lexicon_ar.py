@@ -163,6 +163,7 @@ LEXICON = Lexicon(
         "المكان: {place}", "في {place}", "الموقع {place}", "مكان التسليم {place}", "التسليم في {place}",
         "المنطقة: {place}", "موجود في {place}", "{place}", "العنوان {place}", "من {place}",
     ),
+    seen_labels=("آخر مكان شوهدت فيه {place}", "فقدت في {place}", "من سكان {place}", "المنطقة: {place}", "شوهدت آخر مرة في {place}"),
     contact_labels=(
         "للتواصل: {contact}", "للتواصل {contact}", "راسلني {contact}", "واتساب {contact}",
         "التواصل على الخاص {contact}", "للاستفسار {contact}", "هاتف: {contact}", "تواصل {contact}",

@@ -160,6 +160,7 @@ LEXICON = Lexicon(
         "Location: {place}", "in {place}", "located {place}", "pickup in {place}", "handover in {place}",
         "Area: {place}", "based in {place}", "{place}", "address {place}", "from {place}",
     ),
+    seen_labels=("last seen in {place}", "went missing in {place}", "lives in {place}", "Area: {place}", "last seen near {place}"),
     contact_labels=(
         "Contact: {contact}", "contact {contact}", "DM {contact}", "WhatsApp {contact}", "PM me {contact}",
         "inquiries {contact}", "Phone: {contact}", "reach me {contact}", "orders {contact}", "call {contact}",

@@ -1,3 +1,234 @@
-import dataclasses
-from .lexicon_en import LEXICON as _B
-LEXICON = dataclasses.replace(_B, lang="tr")
+"""Turkish (classified-ad register; frames avoid suffixes on slots so vowel harmony holds)."""
+
+from __future__ import annotations
+
+from .lexicon import Lexicon
+
+LEXICON = Lexicon(
+    lang="tr",
+    digit_style="latin",
+    native_digit_rate=0.0,
+    thousands=(".", ""),
+    countries=("tr", "tr", "sy"),
+    currencies={
+        "USD": ("{n} dolar", "{n}$", "${n}", "{n} USD", "{n} Amerikan doları"),
+        "TRY": ("{n} TL", "{n} ₺", "₺{n}", "{n} lira", "{n} Türk lirası"),
+        "AED": ("{n} dirhem", "{n} AED"),
+        "SAR": ("{n} riyal", "{n} SAR"),
+    },
+    years=lambda n: f"{n} yaşında",
+    months=lambda n: f"{n} aylık",
+    nationalities=("Filipinli", "Endonezyalı", "Etiyopyalı", "Kenyalı", "Sri Lankalı", "Ugandalı", "Bangladeşli", "Nepalli", "Hintli", "Ganalı"),
+    persons=(
+        "kız", "kadın", "esir", "Ezidi kız", "köle", "Ezidi kadın", "esir kız", "genç kız", "esir kadın", "cariye",
+        "erkek çocuk", "genç kadın", "Ezidi esir", "sebiye", "küçük kız",
+    ),
+    animals=(
+        ("İran kedisi yavruları", "months", 6, 50, 300), ("Arap atı", "years", 12, 1500, 20000),
+        ("koyun", "months", 18, 150, 600), ("doğan", "years", 5, 2000, 30000),
+        ("Alman kurdu yavrusu", "months", 10, 200, 1500), ("keçi", "years", 6, 200, 900),
+        ("deve", "years", 15, 2000, 12000), ("safkan kısrak", "years", 12, 3000, 25000),
+        ("husky yavrusu", "months", 5, 200, 900), ("Jako papağan", "years", 10, 300, 1500),
+        ("kedi", "months", 8, 80, 400), ("buzağı", "months", 12, 500, 2000),
+        ("güvercin", "months", 12, 20, 300), ("şahin", "years", 4, 1500, 20000),
+        ("tay", "years", 4, 2000, 15000),
+    ),
+    goods=(
+        ("iPhone 13 Pro", 400, 900), ("Samsung S22", 250, 600), ("komple yatak odası takımı", 300, 1500),
+        ("koltuk takımı", 200, 900), ("Dell laptop", 250, 800), ("buzdolabı", 150, 500),
+        ("PlayStation 5", 350, 550), ("jeneratör", 300, 2000), ("Rolex saat", 2000, 12000),
+        ("22 ayar altın", 500, 5000),
+    ),
+    vehicles=(
+        ("Toyota Corolla", 8000, 25000), ("Fiat Egea", 5000, 15000), ("Toyota Hilux", 10000, 35000),
+        ("motosiklet", 500, 2000), ("Renault Clio", 6000, 14000), ("Land Cruiser", 20000, 60000),
+        ("Mercedes C200", 10000, 30000), ("Hyundai i20", 4000, 9000), ("Ford Transit minibüs", 7000, 18000),
+        ("Mercedes kamyon", 15000, 45000),
+    ),
+    weapons=(
+        ("Rus yapımı kalaşnikof", 600, 1800), ("Glock tabanca", 1200, 3000), ("av tüfeği", 300, 1200),
+        ("taktik yelek", 50, 200), ("gece görüş dürbünü", 400, 2500), ("çelik yelek", 200, 800),
+        ("BKC makineli", 2000, 6000), ("M16 tüfek", 1500, 4000), ("kalaş şarjörü", 10, 60),
+        ("Tariq tabanca", 500, 1500),
+    ),
+    sell_heads=(
+        "Satılık {item}", "{item} satılık", "{item} satıyorum", "Sahibinden satılık {item}", "{item} satışta",
+        "Acil satılık {item}", "Uygun fiyata {item}", "{item} elden çıkarılacak", "Satılık: {item}",
+        "Elimde satılık {item} var",
+    ),
+    want_heads=(
+        "{item} aranıyor", "{item} almak istiyorum", "Satılık {item} olan var mı?", "{item} alınır", "{item} arıyorum",
+        "Acil {item} lazım", "İyi fiyata {item} alırım", "Elinde {item} olan yazsın", "{item} alıcısıyım",
+        "{item} aranmaktadır",
+    ),
+    auction_heads=(
+        "Mezat: {item}", "{item} açık artırmada", "{item} için açık artırma", "{item} mezatı başlıyor",
+        "{item} için teklif verin", "Bugünkü mezat: {item}", "Online mezat {item}", "{item} bu akşam mezatta",
+        "Açık artırma: {item}", "Özel mezat {item}",
+    ),
+    domestic_heads=(
+        "{nat} yardımcı devredilecek", "{nat} bakıcı devir", "Devren {nat} ev işçisi", "{nat} hizmetçi sponsor devri",
+        "{nat} ev hizmetlisi devir için hazır", "{nat} yardımcının sponsorluğu devredilecek", "Devir: {nat} hizmetçi",
+        "{nat} ev işçisi transfer", "Elimizde devredilecek {nat} hizmetçi var", "{nat} kadın işçi devren",
+    ),
+    job_roles=("ev yardımcısı", "hemşire", "çocuk bakıcısı", "aşçı", "özel şoför", "ev idarecisi", "temizlik personeli", "özel öğretmen"),
+    job_heads=(
+        "Aylık maaşla {role} aranıyor", "{role} arıyoruz", "Aile yanına {role} aranıyor", "İş ilanı: {role}",
+        "Firmamız {role} alacaktır", "{role} pozisyonu için ilan", "Sözleşmeli {role} alınacak",
+        "Deneyimli {role} aranıyor", "{role} alımı", "Acil {role} aranıyor",
+    ),
+    recruit_heads=(
+        "{name} Özel İstihdam Bürosu", "{name} Yabancı Personel Danışmanlık", "{name} İnsan Kaynakları",
+        "{name} Ev Personeli Ajansı", "Lisanslı {name} İstihdam Ofisi", "{name} Personel Hizmetleri",
+        "{name} Saatlik Temizlik Hizmetleri", "{name} İK Çözümleri", "{name} İstihdam", "{name} Kariyer Merkezi",
+    ),
+    missing_heads=(
+        "KAYIP: {name}", "Kızımız {name} kayıp", "{name} aranıyor", "Kayıp çocuk: {name}",
+        "{name} adlı kızımızı bulmamıza yardım edin", "{name} eve dönmedi", "Kayıp ilanı: {name}",
+        "{name} adlı kızı gören var mı?", "Kardeşim {name} kayıp", "{name} hakkında bilgisi olan lütfen ulaşsın",
+    ),
+    person_extras=(
+        "Sincarlı", "sadece Kürtçe biliyor", "sağlığı yerinde", "ev işlerini biliyor", "teslime hazır", "Koço köyünden",
+        "biraz Arapça biliyor", "elden teslim", "yanında küçük bir çocuk var", "hemen teslim",
+    ),
+    animal_extras=(
+        "aşıları tam", "çok sağlıklı", "eğitimli", "safkan, belgeli", "iştahlı", "çok oyuncu", "kafesiyle birlikte",
+        "annesi mevcut", "saf ırk", "evde büyüdü",
+    ),
+    goods_extras=(
+        "tertemiz", "az kullanıldı", "kutulu", "sıfır ayarında", "garantili", "yeni gibi", "tüm aksesuarlarıyla",
+        "iki ay kullanıldı", "çiziksiz", "pil sağlığı iyi",
+    ),
+    vehicle_extras=(
+        "{year} model", "{km} km'de", "kilometre {km}", "ekspertizli", "hasarsız", "{year} model full paket",
+        "motor sorunsuz", "evrakları tam", "{km} km yolda", "otomatik vites",
+    ),
+    weapon_extras=(
+        "temiz", "üç şarjörlü", "az kullanılmış", "Rus yapımı", "mermisiyle", "orijinal parçalar", "askısıyla",
+        "çok iyi durumda", "kutusunda sıfır", "denenmiş",
+    ),
+    domestic_extras=(
+        "yemek ve temizlik biliyor", "oturum izni geçerli", "hemen devre hazır", "bir yıllık hizmet", "sorunsuz",
+        "Arapça biliyor", "sözleşmesinin bitmesine bir buçuk yıl var", "Körfez tecrübeli", "iki yıldır yanımızda",
+        "pasaportu bizde",
+    ),
+    job_extras=(
+        "konaklama ve yemek ücretsiz", "haftalık izin", "sağlık sigortası", "iki yıllık resmi sözleşme",
+        "sekiz saatlik mesai", "yıllık uçak bileti", "tecrübe şart", "yasal oturum", "maaş bankaya yatar",
+        "belirli çalışma saatleri",
+    ),
+    recruit_extras=(
+        "Çalışma Bakanlığı lisanslı", "Filipinler, Kenya ve Uganda'dan personel", "yasal sözleşmeler", "üç ay garanti",
+        "tüm yasal işlemler", "başvurular her gün alınır", "resmi tarifeye göre ücret", "yasal vize",
+        "çalışan hakları korunur", "varıştan sonra takip",
+    ),
+    missing_extras=(
+        "en son çarşı yakınında görüldü", "mavi bir mont giyiyordu", "lütfen paylaşın", "her bilgi yardımcı olur",
+        "ailesi çok endişeli", "iki gündür haber alınamıyor", "lütfen yayalım", "sadece Kürtçe konuşuyor",
+        "yanağında ben var", "okula gitti ve dönmedi",
+    ),
+    age_labels=(
+        "Yaş: {age}", "yaş {age}", "{age}", "yaklaşık {age}", "tahmini {age}", "yaşı: {age}", "Yaş: yaklaşık {age}",
+        "{age} civarı", "{age} gösteriyor", "yaş aralığı {age}",
+    ),
+    price_labels=(
+        "Fiyat: {price}", "fiyat {price}", "fiyatı {price}", "istenen {price}", "sadece {price}", "son fiyat {price}",
+        "İstenen fiyat: {price}", "yalnızca {price}", "en az {price}", "başlangıç {price}",
+    ),
+    fee_labels=(
+        "Devir ücreti: {price}", "devir {price}", "istenen {price}", "sponsor devri dahil {price}",
+        "Transfer ücreti: {price}", "devir bedeli {price}", "{price} karşılığında", "Maliyet: {price}",
+        "devir ücreti {price} sabit", "ücret {price} kesin",
+    ),
+    salary_labels=(
+        "aylık maaş {price}", "maaş {price}", "aylık ücret: {price}", "ayda {price}", "başlangıç maaşı {price}",
+        "aylık {price}", "yüksek maaş {price}", "ücret {price}", "Maaş: {price} + prim", "ayda {price} net",
+    ),
+    place_labels=(
+        "Yer: {place}", "Konum: {place}", "Şehir: {place}", "Adres {place}", "Teslim yeri {place}", "Bölge: {place}",
+        "{place}", "bulunduğu yer: {place}", "il: {place}", "{place} merkez",
+    ),
+    seen_labels=("en son {place} civarında görüldü", "kaybolduğu yer: {place}", "ikamet: {place}", "Bölge: {place}", "son görüldüğü yer {place}"),
+    contact_labels=(
+        "İletişim: {contact}", "iletişim {contact}", "DM {contact}", "WhatsApp {contact}", "özelden yazın {contact}",
+        "bilgi için {contact}", "Tel: {contact}", "arayın {contact}", "sipariş için {contact}", "telefon {contact}",
+    ),
+    openers=(
+        "Herkese selam", "Selam arkadaşlar", "🔥 YENİ İLAN 🔥", "Değerli kardeşlerim", "Günaydın", "Dikkat", "Acil",
+        "Arkadaşlar", "İyi akşamlar", "Bismillah",
+    ),
+    closers=(
+        "sadece ciddi alıcılar", "fiyatta pazarlık payı var", "pazarlık yok", "herkese teşekkürler", "ilk gelen alır",
+        "DM açık", "Allah razı olsun", "sınırlı sayıda", "lütfen rahatsız etmeyin", "teşekkürler",
+    ),
+    news=(
+        "Raporlara göre IŞİD militanları Ezidi kadınları {place} pazarlarında {price} gibi fiyatlarla sattı.",
+        "BM soruşturması örgütün {year} yılında {place} pazarlarında {n} kadın ve çocuğu satışa çıkardığını ortaya koydu.",
+        "Hayatta kalan Ezidi bir kadın, {place} şehrinden kaçmadan önce üç kez satıldığını anlattı.",
+        "Yerel bir gazetenin yayımladığı belgeler {place} şehrinde bir esirin fiyatının yaklaşık {price} olduğunu gösteriyor.",
+        "{place} polisi Telegram üzerinden kızları satışa çıkaran bir insan ticareti şebekesini çökertti.",
+        "Bir insan hakları örgütü, ev işçilerini satan ilanların {place} bölgesinde sosyal medyada hâlâ dolaştığını söyledi.",
+        "{place} şehrindeki bir mahkeme Ezidi kızları alıp satmakla suçlanan bir adama hapis cezası verdi.",
+        "Aktivistler {year} yılında Telegram kanallarında insan satışına dair {n} ilan belgeledi.",
+        "BM, soykırımın yıl dönümünde {n} Ezidi kadının hâlâ kayıp olduğunu açıkladı.",
+        "{place} şehrinde {price} fidye ödenmesinin ardından kaçırılan {n} Ezidi kadın serbest bırakıldı.",
+    ),
+    advocacy=(
+        "İnsan ticareti suçtur. İnsan satışı ilanı görürseniz hemen bildirin.",
+        "İnsan satan ilanları paylaşmayın; platforma ve yetkililere bildirin.",
+        "Derneğimiz {place} bölgesinde Ezidi kadınların satışını belgeliyor ve failleri yargı önüne çıkarmak için çalışıyor.",
+        "Ev işçileri mal değildir. Para karşılığında sponsorluk devri insan ticaretidir.",
+        "Farkındalık kampanyası: insanlar satılık değildir #İnsanTicaretineHayır",
+        "Hükümetleri Ezidi bir kadını satın alan ya da satan herkesi yargılamaya çağırıyoruz.",
+        "Çevrim içi insan ticaretiyle mücadele atölyesi, gelecek ayın {n}. günü {place} şehrinde.",
+        "İnsan ticareti mağduruysanız ya da bir mağdur tanıyorsanız yardım hattını arayın {contact}.",
+        "Sosyal medya şirketlerini insan satan kanalları kapatmaya çağırıyoruz.",
+        "Özgürlük her insanın hakkıdır; hiçbir insanın fiyatı olamaz.",
+    ),
+    rescue=(
+        "{place} şehrinde kaçırılan Ezidi bir kızı ailesine kavuşturmak için yardımınıza ihtiyacımız var, iletişim {contact}.",
+        "{place} şehrinden bir aile, {year} yılından beri alıkonulan kızlarının serbest bırakılması için çağrı yapıyor.",
+        "Kurtarma ekibimiz kaçırılanları geri getirmek için çalışıyor; bilgisi olan bize ulaşsın {contact}.",
+        "İnsani çağrı: bir anne ve çocukları hâlâ {place} bölgesinde alıkonuluyor, lütfen paylaşın.",
+        "Bu ay {n} hayatta kalan ailesine kavuştu, çalışmalar sürüyor.",
+        "{place} bölgesinden kaçırılan kadınlar hakkında bilgisi olan lütfen gizlilik içinde bize ulaşsın {contact}.",
+        "Çağrı: {place} bölgesindeki hayatta kalanların dosyalarını takip etmek için avukat ve tercümana ihtiyacımız var.",
+        "Ezidi bir kız yıllar süren esaretin ardından bugün {place} şehrinde ailesine kavuştu.",
+        "{place} şehrine dönen hayatta kalanlara eşlik edecek gönüllüler arıyoruz.",
+        "Aile {price} topladı ama kızını geri getirmek için hâlâ yardıma ihtiyacı var.",
+    ),
+    donation=(
+        "{place} kamplarındaki Ezidi hayatta kalanlara destek için bağış yapın; her {price} fark yaratır.",
+        "Hayatta kalanların barınma ve tedavisi için bağış kampanyası, bağış için {contact}.",
+        "{price} ile {place} bölgesinde bir yetim çocuğa destek olun.",
+        "Şimdiye kadar {price} topladık, tüm bağışçılara teşekkürler.",
+        "Bağışınız IŞİD'den kurtulanlara psikolojik destek ve eğitim sağlıyor.",
+        "Hayatta kalanlar fonu bağışları {contact} üzerinden kabul ediyor.",
+        "{place} bölgesinde yerinden edilmiş bir aileye gıda kolisi sadece {price}.",
+        "{place} kampındaki çocuk okuluna destek olun, bağışlar {price} ile başlıyor.",
+        "Yerinden edilmiş bir aileye aylık {price} ile destek olun, iletişim {contact}.",
+        "Bağışlarınız sayesinde yardımlar {place} bölgesinde {n} aileye ulaştı.",
+    ),
+    chat=(
+        "Selamün aleyküm, hayırlı cumalar",
+        "Hayırlı Ramazanlar herkese",
+        "Kanal kuralları: küfür yasak, yönetici izni olmadan link paylaşmak yasak.",
+        "Siparişim nerede kaldı? İki gündür bekliyorum",
+        "Eline sağlık kardeşim, ürünler ulaştı",
+        "{place} şehrinde telefon tamircisi bilen var mı?",
+        "Uyarı: tekrar eden ilanlar silinecek.",
+        "Bayramınız mübarek olsun",
+        "Bugün {place} çok sıcak",
+        "Güzel alışveriş için teşekkürler, tavsiye ederim",
+        "Cuma pazarı saat kaçta açılıyor?",
+        "Kanalda reklam için yöneticiye yazın {contact}",
+        "Herkese günaydın",
+        "Fiyatı belli olmayan ilan yasaktır.",
+        "{place} yolu bugün kapalı, dikkat edin",
+    ),
+    sources=(
+        "Kaynak: ajanslar", "— Reuters", "Kaynak: Birleşmiş Milletler", "yerel bir kanaldan",
+        "Kaynak: İnsan Hakları İzleme Örgütü", "— haber merkezi", "Kaynak: yerel kaynaklar",
+        "Uluslararası Af Örgütü raporuna göre", "Kaynak: aktivistler", "— {place} muhabirimiz",
+    ),
+)

@@ -59,6 +59,7 @@ def layout_split(kind: str, lang: str, layout: int, n_layouts: int) -> str:
     return "train"
 
 
+@lru_cache(maxsize=None)
 def layouts_for(kind: str, lang: str, split: str, n_layouts: int) -> tuple[int, ...]:
     """Layout numbers that `split` owns for this kind and language."""
     return tuple(j for j in range(n_layouts) if layout_split(kind, lang, j, n_layouts) == split)
