@@ -209,6 +209,19 @@ def test_date_order_is_decided_per_file():
         parse_bytes(b"13/2/20, 10:00 - a: x\n1/13/20, 10:00 - a: y\n")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        'Omar changed the subject from "Kittens" to "Kittens: sale"',
+        "Jonas hat den Betreff zu „Markt: Fahrräder“ geändert",
+        "Sara left",
+    ],
+)
+def test_system_lines_with_a_colon_in_quotes_stay_system_lines(body: str):
+    (record,) = parse_bytes(f"12/09/2020, 10:00 - {body}\n".encode())
+    assert (record.kind, record.sender_name, record.text) == ("service", "", body)
+
+
 def test_impossible_date_keeps_local_string_without_utc():
     (record,) = parse_bytes(b"31/02/2020, 10:00 - a: x\n")
     assert record.sent_at is None and record.sent_local == "31/02/2020, 10:00"

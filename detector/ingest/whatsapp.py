@@ -28,6 +28,7 @@ from detector.ingest.whatsapp_locales import (
     BIDI_MARKS,
     LOCALES,
     LRM,
+    RLM,
     TO_ASCII_DIGITS,
     attached_labels,
     chat_prefixes,
@@ -38,6 +39,7 @@ PLATFORM = "whatsapp"
 BOM = b"\xef\xbb\xbf"
 ID_LENGTH = 32
 _SNIFF = 8192  # bytes read first to tell a binary file from text
+_HEAD_CHARS = 96  # a date stamp with all its marks fits in this many characters
 
 # AM/PM markers as written (matched case-insensitively) -> afternoon?
 _CLOCK_MARKERS = {
@@ -69,7 +71,7 @@ _HEADER = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 # "Name: text". A name holds no quotes, so 'X changed the subject to "a: b"' stays a system line.
-_SENDER = re.compile(r"(?P<name>[^:\"“”«»\n]{1,80}?):(?: |$)")
+_SENDER = re.compile(r"(?P<name>[^:\"“”„«»\n]{1,80}?):(?: |$)")
 _IOS_ATTACHED = re.compile(r"^<(?P<label>[^<>:]{1,40}):\s?(?P<file>[^<>]+\.\w{1,5})>$")
 _ANDROID_ATTACHED = re.compile(r"^(?P<file>[^()<>/\\]+?\.\w{1,5}) \((?P<label>[^()]{2,40})\)$")
 _WA_NAME = re.compile(r"^(?P<kind>IMG|VID|AUD|PTT|STK|DOC)-\d{8}-WA\d+", re.IGNORECASE)
@@ -87,6 +89,7 @@ _OMITTED = omitted_markers()
 _ATTACHED = attached_labels()
 _CHAT_PREFIXES = chat_prefixes()
 _LATIN_12H = frozenset({"am", "pm"})
+_PERSIAN_DIGIT = re.compile("[۰-۹]")
 
 
 @dataclass(slots=True)
@@ -125,8 +128,9 @@ class _Layout:
         self.slash |= stamp.match["sep"] == "/"
         self.padded |= stamp.match["a"].startswith("0") or stamp.match["b"].startswith("0")
         head = line[: stamp.match.end()]
-        self.rtl |= any(ch in head for ch in "،\u200f") or head != head.translate(TO_ASCII_DIGITS)
-        self.persian_digits |= any("۰" <= ch <= "۹" for ch in head)
+        if not head.isascii():
+            self.rtl |= "،" in head or RLM in head or head != head.translate(TO_ASCII_DIGITS)
+            self.persian_digits |= _PERSIAN_DIGIT.search(head) is not None
 
     def days_first(self, name: str) -> bool:
         """Day before month? Proved by the data when it can be, else the US style decides."""
@@ -325,7 +329,8 @@ def _is_afternoon(clock: str) -> bool:
 
 
 def _header(line: str) -> _Stamp | None:
-    match = _HEADER.match(line.translate(TO_ASCII_DIGITS))
+    head = line[:_HEAD_CHARS]
+    match = _HEADER.match(head if head.isascii() else head.translate(TO_ASCII_DIGITS))
     return _Stamp(match) if match else None
 
 
