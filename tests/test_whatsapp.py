@@ -222,6 +222,15 @@ def test_system_lines_with_a_colon_in_quotes_stay_system_lines(body: str):
     assert (record.kind, record.sender_name, record.text) == ("service", "", body)
 
 
+@pytest.mark.parametrize(
+    "body",
+    ["\u200e<attached: ../../etc/passwd.jpg>", "../up/IMG-20200912-WA0001.jpg (file attached)", "see report.pdf (page 2)"],
+)
+def test_text_naming_paths_or_plain_files_is_no_attachment(body: str):
+    (record,) = parse_bytes(f"[12/09/2020, 10:00:00] a: {body}\n".encode())
+    assert record.media == [] and record.text == body and record.kind == "message"
+
+
 def test_impossible_date_keeps_local_string_without_utc():
     (record,) = parse_bytes(b"31/02/2020, 10:00 - a: x\n")
     assert record.sent_at is None and record.sent_local == "31/02/2020, 10:00"

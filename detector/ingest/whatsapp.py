@@ -72,7 +72,7 @@ _HEADER = re.compile(
 )
 # "Name: text". A name holds no quotes, so 'X changed the subject to "a: b"' stays a system line.
 _SENDER = re.compile(r"(?P<name>[^:\"“”„«»\n]{1,80}?):(?: |$)")
-_IOS_ATTACHED = re.compile(r"^<(?P<label>[^<>:]{1,40}):\s?(?P<file>[^<>]+\.\w{1,5})>$")
+_IOS_ATTACHED = re.compile(r"^<(?P<label>[^<>:]{1,40}):\s?(?P<file>[^<>/\\]+\.\w{1,5})>$")
 _ANDROID_ATTACHED = re.compile(r"^(?P<file>[^()<>/\\]+?\.\w{1,5}) \((?P<label>[^()]{2,40})\)$")
 _WA_NAME = re.compile(r"^(?P<kind>IMG|VID|AUD|PTT|STK|DOC)-\d{8}-WA\d+", re.IGNORECASE)
 _IOS_NAME = re.compile(r"^\d{8}-(?P<kind>PHOTO|VIDEO|AUDIO|STICKER|GIF|[A-Z]+)-\d{4}(?:-\d{2}){5}")
