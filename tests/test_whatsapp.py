@@ -389,6 +389,7 @@ def test_txt_round_trip(locale: str, spread_days: int):
     for message, item, record in zip(messages, rendered, records[offset:], strict=True):
         assert record.sent_at == expected_utc(message, loc.ios)
         assert record.text == item.body
+        assert record.sender_name == item.sender.strip(LRE + PDF)
         if message.service:
             assert record.kind == "service"
             assert record.text.endswith(message.text)

@@ -108,7 +108,7 @@ def write_whatsapp_txt(
     chat_name: str = "Chat",
     notice: bool = True,
 ) -> int:
-    """Write an export "without media" to `stream`; returns the number of lines of messages written."""
+    """Write an export "without media" to `stream`; returns the number of messages written (notice included)."""
     count = 0
     for item in render(messages, locale=locale, timezone=timezone, chat_name=chat_name, notice=notice):
         stream.write((item.text + "\n").encode("utf-8"))

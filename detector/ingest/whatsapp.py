@@ -44,10 +44,12 @@ _HEAD_CHARS = 96  # a date stamp with all its marks fits in this many characters
 # AM/PM markers as written (matched case-insensitively) -> afternoon?
 _CLOCK_MARKERS = {
     "am": False, "pm": True, "a.m.": False, "p.m.": True, "a. m.": False, "p. m.": True,
-    "vorm.": False, "nachm.": True, "π.μ.": False, "μ.μ.": True, "öö": False, "ös": True,
-    "ق.ظ.": False, "ب.ظ.": True, "ق.ظ": False, "ب.ظ": True,
-} | {am.lower(): False for loc in LOCALES.values() if loc.am_pm for am in loc.am_pm[:1]} | {
-    pm.lower(): True for loc in LOCALES.values() if loc.am_pm for pm in loc.am_pm[1:]
+    "π.μ.": False, "μ.μ.": True, "öö": False, "ös": True, "ق.ظ.": False, "ب.ظ.": True, "ق.ظ": False, "ب.ظ": True,
+} | {
+    marker.lower(): afternoon
+    for loc in LOCALES.values()
+    if loc.am_pm
+    for afternoon, marker in zip((False, True), loc.am_pm, strict=True)
 }
 _MARKS = f"[{BIDI_MARKS}]*"
 _SPACE = r"[ \u00a0\u202f]"
