@@ -30,6 +30,7 @@ import logging
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -146,7 +147,9 @@ def quantize_dynamic_int8(model):
     """Dynamic int8 quantisation of every Linear layer (weights int8, activations per batch)."""
     import torch
 
-    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    with warnings.catch_warnings():  # torch marks its eager quantisation API deprecated; it still works
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 # ---------------------------------------------------------------------------- the cache
