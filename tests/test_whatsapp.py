@@ -205,6 +205,10 @@ def test_date_order_is_decided_per_file():
     assert month_first[0].sent_at == utc(2020, 1, 2, 10)
     us_hint = parse_bytes(b"1/2/20, 10:00 AM - a: x\n")  # nothing proves it: US style reads month first
     assert us_hint[0].sent_at == utc(2020, 1, 2, 10)
+    india_hint = parse_bytes(b"1/2/20, 10:00 am - a: x\n")  # en-IN writes "am": day first
+    assert india_hint[0].sent_at == utc(2020, 2, 1, 10)
+    uk_hint = parse_bytes(b"01/02/2020, 10:00 - a: x\n")
+    assert uk_hint[0].sent_at == utc(2020, 2, 1, 10)
     with pytest.raises(InputError, match="mix day-first and month-first"):
         parse_bytes(b"13/2/20, 10:00 - a: x\n1/13/20, 10:00 - a: y\n")
 

@@ -90,7 +90,7 @@ _KIND_BY_EXTENSION = {
 _OMITTED = omitted_markers()
 _ATTACHED = attached_labels()
 _CHAT_PREFIXES = chat_prefixes()
-_LATIN_12H = frozenset({"am", "pm"})
+_US_CLOCK = frozenset({"AM", "PM"})  # en-US writes capitals; en-IN, en-AU write "am"/"pm", day first
 _PERSIAN_DIGIT = re.compile("[۰-۹]")
 
 
@@ -110,7 +110,7 @@ class _Layout:
 
     day_first: bool | None = None  # None: nothing proved it
     month_first: bool | None = None
-    latin_clock: bool = False
+    us_clock: bool = False
     slash: bool = False
     rtl: bool = False
     padded: bool = False
@@ -125,8 +125,7 @@ class _Layout:
                 self.day_first = True
             if second > 12:
                 self.month_first = True
-        clock = stamp.match["clock"]
-        self.latin_clock |= bool(clock) and clock.lower() in _LATIN_12H
+        self.us_clock |= stamp.match["clock"] in _US_CLOCK
         self.slash |= stamp.match["sep"] == "/"
         self.padded |= stamp.match["a"].startswith("0") or stamp.match["b"].startswith("0")
         head = line[: stamp.match.end()]
@@ -140,7 +139,7 @@ class _Layout:
             raise InputError(name, "dates mix day-first and month-first order; is this two exports joined?")
         if self.day_first or self.month_first:
             return bool(self.day_first)
-        us_style = self.latin_clock and self.slash and not self.rtl and not self.padded
+        us_style = self.us_clock and self.slash and not self.rtl and not self.padded
         return not us_style
 
 
