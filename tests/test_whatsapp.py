@@ -198,6 +198,13 @@ def test_date_and_clock_variants(line: str, expected: datetime):
     assert (record.sender_name, record.text) == ("a", "m")
 
 
+def test_arabic_android_with_latin_digits():
+    (record,) = parse_bytes("1/5/2025، 09:17 - +212 616-465609: <تم استبعاد الوسائط>\n".encode())
+    assert record.sent_at == utc(2025, 5, 1, 9, 17)  # the Arabic comma makes it day first
+    assert (record.sender_name, record.sender_id) == ("+212 616-465609", "+212616465609")
+    assert record.media == [MediaRecord(kind="other", rel_path="", included=False)]
+
+
 def test_date_order_is_decided_per_file():
     day_first = parse_bytes(b"1/2/20, 10:00 - a: x\n13/2/20, 10:00 - a: y\n")
     assert day_first[0].sent_at == utc(2020, 2, 1, 10)

@@ -106,7 +106,8 @@ LOCALES: dict[str, Locale] = {
             "id_android", False, "dmy", "/", True, 2, " ", time_sep=".",
             omitted="<Media tidak disertakan>", attached="file terlampir", chat_prefix="Chat WhatsApp dengan ",
         ),
-        # Arabic: Arabic-Indic digits, RLM after each date number, Arabic comma, ص/م clock
+        # Arabic: Arabic-Indic digits, RLM after each date number, Arabic comma, ص/م clock.
+        # seen: "1/5/2025، 09:17 - +212 616-465609: <تم استبعاد الوسائط>", "PTT-....opus (ملف مرفق)"
         Locale(
             "ar_android", False, "dmy", "/", False, 4, "، ", ("ص", "م"), digits=ARABIC_INDIC, date_mark=RLM,
             omitted="<تم استبعاد الوسائط>", attached="ملف مرفق", chat_prefix="دردشة واتساب مع ", rtl=True,
@@ -160,8 +161,20 @@ EXTRA_OMITTED = {
     "video dahil edilmedi": "video",
     "ses dahil edilmedi": "voice",
     "çıkartma dahil edilmedi": "sticker",
+    "<medya atlanmış>": "other",
+    "<медиа скрыто>": "other",
+    "تم استبعاد الفيديو": "video",
+    "تم استبعاد الصوت": "voice",
+    "تم استبعاد جهة الاتصال": "file",
+    "<メディアは含まれていません>": "other",
+    "<省略多媒體檔案>": "other",
+    "<媒体省略>": "other",
+    "<미디어 파일을 생략한 대화내용>": "other",
 }
-EXTRA_ATTACHED = ("file attached", "attached", "archivo adjunto", "fichier joint", "arquivo anexado", "file allegato")
+EXTRA_ATTACHED = (
+    "file attached", "attached", "archivo adjunto", "fichier joint", "arquivo anexado", "file allegato",
+    "الملف مرفق", "файл прикреплен",
+)
 
 # "WhatsApp Chat with X.txt" and its translations (the chat name follows the prefix).
 EXTRA_CHAT_PREFIXES = ("WhatsApp Chat - ", "WhatsApp-Chat mit ", "Conversa do WhatsApp com ", "WhatsApp Chat with ")
