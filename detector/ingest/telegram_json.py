@@ -26,6 +26,7 @@ CHUNK = 1 << 20
 MAX_VALUE = 64 << 20  # one JSON value (a message) larger than this is not a real export
 _DECODER = json.JSONDecoder()
 _WS = re.compile(r"[ \t\n\r]*")
+_SEPARATOR = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 _CHAT_SECTIONS = ("chats", "left_chats")
 _EPOCH_YEAR = 1970  # 2018 exports wrote "edited": "1970-01-01T..." for never-edited messages
 
@@ -92,21 +93,41 @@ def _chat(fields: dict[str, Any], reader: _Reader) -> ChatRecord:
 
 
 def _messages(reader: _Reader, chat: ChatRecord, tz: tzinfo) -> Iterator[MessageRecord]:
-    """The hot loop: one raw_decode and one record per message object."""
+    """The hot loop: one C scan and one record per message; the careful path only at chunk ends."""
     if reader.peek() != "[":
         raise InputError(reader.name, f"not a Telegram export: the messages of chat {chat.chat_id} are not a list")
+    reader.pos += 1
     reader.where = "the messages list"
-    for _ in reader.items("messages list"):
-        if reader.peek() != "{":
-            raise reader.unexpected(f"message {reader.messages + 1:,} is not a JSON object")
-        message, raw = reader.value()
+    char = reader.peek()
+    if char == "]":
+        reader.pos += 1
+    scan = _DECODER.scan_once
+    while char != "]":
+        buf, start = reader.buf, reader.pos
         try:
-            record = _record(message, raw.encode("utf-8"), chat, tz)
+            message, end = scan(buf, start)
+            source = buf[start:end]
+            reader.pos = end
+        except (StopIteration, json.JSONDecodeError):  # the object runs past the window, or is bad
+            message, source = reader.value()
+        if type(message) is not dict:
+            raise reader.malformed(f"message {reader.messages + 1:,} is not a JSON object")
+        try:
+            record = _record(message, source.encode("utf-8"), chat, tz)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             problem = f"{type(exc).__name__}: {exc}"
             raise InputError(reader.name, f"message {reader.messages + 1:,} of chat {chat.chat_id} is malformed ({problem})") from exc
         reader.messages += 1
         yield record
+        separator = _SEPARATOR.match(reader.buf, reader.pos)
+        if separator is not None:
+            char, reader.pos = separator.group(1), separator.end()
+        else:
+            char = reader.peek()
+            reader.pos += 1
+            if char not in (",", "]"):
+                reader.pos -= 1
+                raise reader.unexpected("expected ',' or ']' in the messages list")
     reader.where = "the export"
 
 
