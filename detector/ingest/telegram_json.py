@@ -28,6 +28,7 @@ _DECODER = json.JSONDecoder()
 _WS = re.compile(r"[ \t\n\r]*")
 _SEPARATOR = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 _CHAT_SECTIONS = ("chats", "left_chats")
+_CHAT_FIELDS = ("name", "type", "id")
 _EPOCH_YEAR = 1970  # 2018 exports wrote "edited": "1970-01-01T..." for never-edited messages
 
 
@@ -68,7 +69,7 @@ def _root(reader: _Reader, tz: tzinfo) -> Iterator[MessageRecord]:
                 else:
                     reader.value()
         else:
-            fields[key] = reader.value()[0]
+            _keep_chat_field(fields, key, reader.value()[0])
     if not found:
         raise InputError(reader.name, 'not a Telegram export: no "messages" list and no "chats" section')
 
@@ -83,7 +84,12 @@ def _chat_list(reader: _Reader, tz: tzinfo) -> Iterator[MessageRecord]:
             if key == "messages":
                 yield from _messages(reader, _chat(fields, reader), tz)
             else:
-                fields[key] = reader.value()[0]
+                _keep_chat_field(fields, key, reader.value()[0])
+
+
+def _keep_chat_field(fields: dict[str, Any], key: str, value: Any) -> None:
+    if key in _CHAT_FIELDS:
+        fields[key] = value
 
 
 def _chat(fields: dict[str, Any], reader: _Reader) -> ChatRecord:
