@@ -39,23 +39,29 @@ KURDISH_NAMES = (
     "Hêvî", "Gulistan", "Avîn", "Leyla", "Bêrîvan", "Nesrîn", "Sozdar", "Rozerîn", "Jiyan", "Delal",
 )
 SORANI_NAMES = ("نادیە", "ژیان", "شیرین", "ڤیان", "ڕۆژین", "دیلان", "هێڤی", "گوڵستان", "ئاڤین", "لەیلا", "نەسرین", "سۆزدار")
-ARABIC_NAMES_FEMALE = tuple(_ArNames.first_names_female)
+_APPEARANCE = ("جميل", "حسنا", "güzel")  # names that read as a remark on looks stay out of listings
+
+
+def _names(names) -> tuple[str, ...]:
+    return tuple(n for n in names if not any(w in n.lower() for w in _APPEARANCE))
+
+
 NAMES = {
-    "ar": tuple(_ArNames.first_names_male),
-    "fa": tuple(_FaNames.first_names_male),
-    "tr": tuple(_TrNames.first_names_male),
-    "en": tuple(_EnNames.first_names_male),
-}
-NAMES_FEMALE = {
-    "ar": ARABIC_NAMES_FEMALE,
-    "fa": tuple(_FaNames.first_names_female),
-    "tr": tuple(_TrNames.first_names_female),
-    "en": tuple(_EnNames.first_names_female),
+    "ar": _names(_ArNames.first_names_male),
+    "fa": _names(_FaNames.first_names_male),
+    "tr": _names(_TrNames.first_names_male),
+    "en": _names(_EnNames.first_names_male),
     "ckb": SORANI_NAMES,
     "kmr": KURDISH_NAMES,
 }
-NAMES["ckb"] = SORANI_NAMES
-NAMES["kmr"] = KURDISH_NAMES
+NAMES_FEMALE = {
+    "ar": _names(_ArNames.first_names_female),
+    "fa": _names(_FaNames.first_names_female),
+    "tr": _names(_TrNames.first_names_female),
+    "en": _names(_EnNames.first_names_female),
+    "ckb": SORANI_NAMES,
+    "kmr": KURDISH_NAMES,
+}
 
 
 def to_digits(text: str, style: str) -> str:

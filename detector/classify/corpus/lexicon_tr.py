@@ -219,7 +219,7 @@ LEXICON = Lexicon(
         "Uyarı: tekrar eden ilanlar silinecek.",
         "Bayramınız mübarek olsun",
         "Bugün {place} çok sıcak",
-        "Güzel alışveriş için teşekkürler, tavsiye ederim",
+        "Sorunsuz alışveriş için teşekkürler, tavsiye ederim",
         "Cuma pazarı saat kaçta açılıyor?",
         "Kanalda reklam için yöneticiye yazın {contact}",
         "Herkese günaydın",

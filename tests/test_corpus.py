@@ -1,0 +1,218 @@
+"""The synthetic corpus: determinism, balance, scripts, disjoint families, no train/test near-copies, safety."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import re
+from collections import Counter, defaultdict
+
+import pytest
+from click.testing import CliRunner
+
+from detector.classify.corpus import (
+    ALL_LANGS, NEGATIVE_KINDS, POSITIVE_KINDS, SPLITS, Example, generate_corpus, write_jsonl,
+)
+from detector.classify.corpus.commands import corpus as corpus_command
+from detector.classify.corpus.generate import LEXICONS
+from detector.classify.corpus.layouts import BULLETS, EMOJI_SETS, SEPARATORS
+from detector.classify.corpus.obfuscate import STYLES
+from detector.classify.corpus.partition import MIN_PARTITIONED, part
+from detector.errors import InputError
+
+N = 24000
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[Example]:
+    return generate_corpus(N, seed=0)
+
+
+def test_same_seed_same_corpus_other_seed_other_corpus() -> None:
+    first = generate_corpus(400, seed=7)
+    assert first == generate_corpus(400, seed=7)
+    other = generate_corpus(400, seed=8)
+    assert [e.text for e in first] != [e.text for e in other]
+
+
+def test_example_fields_and_dict(corpus: list[Example]) -> None:
+    example = corpus[0]
+    assert set(example.to_dict()) == {"text", "label", "lang", "kind", "family", "split"}
+    assert example.to_dict()["text"] == example.text
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        example.text = "x"  # type: ignore[misc]
+    for e in corpus:
+        assert e.text.strip() and e.label in (0, 1) and e.lang in ALL_LANGS and e.split in SPLITS
+        assert e.kind in (POSITIVE_KINDS if e.label else NEGATIVE_KINDS)
+        assert e.family.split("/")[:2] == [e.kind, e.lang]
+
+
+def test_every_language_well_represented_in_every_split(corpus: list[Example]) -> None:
+    by_lang = Counter(e.lang for e in corpus)
+    assert len(corpus) == N
+    assert min(by_lang[lang] for lang in ALL_LANGS) >= 2500
+    cells = Counter((e.lang, e.split, e.label) for e in corpus)
+    for lang in ALL_LANGS:
+        for split in SPLITS:
+            assert cells[(lang, split, 1)] >= 100 and cells[(lang, split, 0)] >= 250, (lang, split)
+
+
+def test_split_sizes_and_label_balance(corpus: list[Example]) -> None:
+    splits = Counter(e.split for e in corpus)
+    assert 0.67 < splits["train"] / N < 0.73
+    assert 0.13 < splits["val"] / N < 0.17 and 0.13 < splits["test"] / N < 0.17
+    positives = sum(e.label for e in corpus) / N
+    assert 0.27 < positives < 0.33
+    negatives = Counter(e.kind for e in corpus if not e.label)
+    assert negatives["chat"] / sum(negatives.values()) < 0.15  # hard negatives dominate
+    kinds_per_split = {s: {e.kind for e in corpus if e.split == s} for s in SPLITS}
+    for split in SPLITS:
+        assert kinds_per_split[split] == set(POSITIVE_KINDS) | set(NEGATIVE_KINDS)
+
+
+def test_template_families_never_cross_splits(corpus: list[Example]) -> None:
+    owner: dict[str, set[str]] = defaultdict(set)
+    for e in corpus:
+        owner[e.family].add(e.split)
+    crossing = {f: s for f, s in owner.items() if len(s) > 1}
+    assert not crossing
+    families = defaultdict(set)
+    for e in corpus:
+        families[(e.kind, e.lang)].add(e.family)
+    assert min(len(f) for f in families.values()) >= 5
+    for key in families:  # every kind and language is tested on families of its own
+        splits = {next(iter(owner[f])) for f in families[key]}
+        assert splits == set(SPLITS), key
+
+
+def _phrase_pools():
+    for lexicon in LEXICONS.values():
+        for field in dataclasses.fields(lexicon):
+            value = getattr(lexicon, field.name)
+            if isinstance(value, tuple) and len(value) >= MIN_PARTITIONED:
+                yield f"{lexicon.lang}.{field.name}", value
+    yield "separators", SEPARATORS
+    yield "bullets", BULLETS
+    yield "emoji", EMOJI_SETS
+    yield "obfuscation", STYLES
+
+
+def test_phrasings_are_partitioned_between_splits() -> None:
+    pools = list(_phrase_pools())
+    assert len(pools) > 6 * 30
+    for name, pool in pools:
+        shares = [set(part(pool, s)) for s in SPLITS]
+        assert all(shares), name
+        assert not (shares[0] & shares[1] or shares[0] & shares[2] or shares[1] & shares[2]), name
+
+
+def _shingles(text: str, k: int = 5) -> set[str]:
+    text = re.sub(r"\s+", " ", text.lower())
+    return {text[i:i + k] for i in range(max(1, len(text) - k + 1))}
+
+
+def test_test_texts_are_not_near_copies_of_train_texts(corpus: list[Example]) -> None:
+    train_texts = {e.text for e in corpus if e.split == "train"}
+    assert not train_texts & {e.text for e in corpus if e.split != "train"}
+    train = defaultdict(list)
+    for e in corpus:
+        if e.split == "train":
+            train[(e.lang, e.kind)].append(_shingles(e.text))
+    sample = random.Random(0).sample([e for e in corpus if e.split == "test"], 250)
+    nearest = []
+    for e in sample:
+        s = _shingles(e.text)
+        nearest.append(max(len(s & o) / len(s | o) for o in train[(e.lang, e.kind)]))
+    assert max(nearest) < 0.5, max(nearest)
+    # the same measure finds near-copies inside train, so it can fail
+    inside = [e for e in random.Random(1).sample(corpus, 400) if e.split == "train"]
+    twins = [max(len(_shingles(e.text) & o) / len(_shingles(e.text) | o)
+                 for o in train[(e.lang, e.kind)] if o != _shingles(e.text)) for e in inside[:100]]
+    assert max(twins) > 0.6
+
+
+ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff]")
+SORANI_LETTERS = set("ێۆڕڵەڤ")
+PERSIAN_ONLY = set("پچگژیک")
+LINKS = re.compile(r"(t\.me/|wa\.me/|@)\S+")
+
+
+def _letters(text: str) -> list[str]:
+    return [c for c in LINKS.sub("", text) if c.isalpha()]
+
+
+def test_each_text_is_in_its_declared_script(corpus: list[Example]) -> None:
+    by_lang = defaultdict(list)
+    for e in corpus:
+        by_lang[e.lang].append(e.text)
+    for lang in ("ar", "ckb", "fa"):
+        for text in by_lang[lang]:
+            letters = _letters(text)
+            assert sum(bool(ARABIC_SCRIPT.match(c)) for c in letters) / len(letters) > 0.6, text
+    assert not any(PERSIAN_ONLY & set(t) for t in by_lang["ar"])  # Arabic spells ي ك
+    assert all(SORANI_LETTERS & set(t) for t in by_lang["ckb"])
+    assert not any(SORANI_LETTERS & set(t) for t in by_lang["fa"])
+    for lang in ("kmr", "tr", "en"):
+        assert not any(ARABIC_SCRIPT.search(t) for t in by_lang[lang]), lang
+    assert all(c.isascii() for t in by_lang["en"] for c in _letters(t))
+    assert sum(bool(set("êîûçş") & set(t.lower())) for t in by_lang["kmr"]) / len(by_lang["kmr"]) > 0.98
+    assert sum(bool(set("ğıüşöç") & set(t.lower())) for t in by_lang["tr"]) / len(by_lang["tr"]) > 0.97
+    mixed_scripts = sum(bool(ARABIC_SCRIPT.search(t)) and any(c.isascii() and c.isalpha() for c in _letters(t))
+                        for t in by_lang["mixed"])
+    assert mixed_scripts / len(by_lang["mixed"]) > 0.3
+
+
+def test_obfuscated_listings_are_obfuscated(corpus: list[Example]) -> None:
+    obfuscated = [e.text for e in corpus if e.kind == "obfuscated"]
+    marks = re.compile(r"(\w[.\-*_ ]){3,}\w|ـ|[a-z][0-9$@][a-z]", re.IGNORECASE)
+    assert sum(bool(marks.search(t)) for t in obfuscated) / len(obfuscated) > 0.95
+
+
+# Words that must never appear: sexual content and descriptions of abuse, in every language.
+DENYLIST = {
+    "sex", "sexy", "sexual", "rape", "raped", "virgin", "virginity", "nude", "naked", "torture", "tortured",
+    "beaten", "bed", "beautiful", "pretty", "hot girl",
+    "جنس", "جنسي", "جنسية", "اغتصاب", "اغتصبت", "عذراء", "بكر", "عارية", "تعذيب", "جميلة", "مثيرة",
+    "سێکس", "دەستدرێژی", "ئەشکەنجە", "کچێنی",
+    "seks", "destdirêjî", "îşkence", "bakîre", "xweşik", "tazî",
+    "سکس", "جنسی", "تجاوز", "باکره", "شکنجه", "برهنه", "زیبا",
+    "tecavüz", "bakire", "çıplak", "işkence", "güzel", "seksi",
+}
+
+
+def test_no_sexual_or_abuse_words_anywhere(corpus: list[Example]) -> None:
+    single = {w for w in DENYLIST if " " not in w}
+    phrases = DENYLIST - single
+    for e in corpus + generate_corpus(6000, seed=99):
+        tokens = set(re.findall(r"\w+", e.text.lower()))
+        assert not tokens & single, (tokens & single, e.text)
+        assert not any(p in e.text.lower() for p in phrases), e.text
+
+
+def test_write_jsonl_round_trip_and_bad_folder(tmp_path, corpus: list[Example]) -> None:
+    out = tmp_path / "c.jsonl"
+    assert write_jsonl(corpus[:50], out) == 50
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows == [e.to_dict() for e in corpus[:50]]
+    assert "\\u" not in out.read_text(encoding="utf-8")  # UTF-8, not escaped
+    with pytest.raises(InputError, match="folder does not exist"):
+        write_jsonl(corpus[:5], tmp_path / "missing" / "c.jsonl")
+    assert not (tmp_path / "missing").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["c.jsonl"]  # no temporary left behind
+
+
+def test_corpus_command_writes_one_split(tmp_path) -> None:
+    out = tmp_path / "test.jsonl"
+    result = CliRunner().invoke(corpus_command, ["--out", str(out), "--n", "1500", "--seed", "3", "--split", "test"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    expected = [e.to_dict() for e in generate_corpus(1500, seed=3) if e.split == "test"]
+    assert rows == expected and 150 < len(rows) < 300
+    assert f"Wrote {len(rows)} messages" in result.output
+
+
+def test_corpus_command_rejects_missing_folder(tmp_path) -> None:
+    result = CliRunner().invoke(corpus_command, ["--out", str(tmp_path / "no" / "x.jsonl"), "--n", "10"])
+    assert result.exit_code != 0
+    assert "folder does not exist" in str(result.exception) + result.output
