@@ -59,3 +59,11 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
     eng = open_database(sqlite_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A small fast-tier-only model trained once per session on a corpus sample (classifier tests)."""
+    from classify_support import train_tiny_model
+
+    return train_tiny_model(tmp_path_factory.mktemp("model") / "tiny")

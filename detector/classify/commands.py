@@ -82,7 +82,7 @@ def evaluate_command(data: Path, model_name: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    render_report(report, Console())
+    render_report(report, Console(width=None if sys.stdout.isatty() else 160))
     click.echo(f"{len(records)} messages evaluated, {skipped} lines skipped (no text or label).")
 
 

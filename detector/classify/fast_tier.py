@@ -20,16 +20,21 @@ from sklearn.linear_model import LogisticRegression
 from ..text import Analysis
 from .features import (
     SIGNAL_FEATURES,
+    NgramHashes,
     analyse_all,
+    concat_hashes,
     hash_ngrams,
     ngram_matrix,
     ngram_text,
     occurrence_weights,
     signal_matrix,
+    skeleton_text,
 )
 
 
 _WORD = re.compile(r"\S+")
+_LETTER = re.compile(r"[^\W\d_]")
+SKELETON_RANGE = (3, 5)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -52,17 +57,28 @@ class FastTier(ClassifierMixin, BaseEstimator):
         C: float = 4.0,
         signal_scale: float = 0.5,
         class_weight: str | None = "balanced",
+        skeleton: bool = True,
     ) -> None:
         self.n_features = n_features
         self.ngram_range = ngram_range
         self.C = C
         self.signal_scale = signal_scale
         self.class_weight = class_weight
+        self.skeleton = skeleton
 
     # ------------------------------------------------------------------ features
+    def _views(self, texts: Sequence[str]) -> list[NgramHashes]:
+        """N-grams of each text (from `ngram_text`) and, with `skeleton`, of its letters only."""
+        views = [hash_ngrams(texts, self.n_features, self.ngram_range)]
+        if self.skeleton:
+            views.append(hash_ngrams([skeleton_text(t) for t in texts], self.n_features, SKELETON_RANGE, salt=1))
+        return views
+
+    def _hashes(self, analyses: Sequence[Analysis]) -> NgramHashes:
+        return concat_hashes(self._views([ngram_text(a.normalised.text) for a in analyses]))
+
     def _matrix(self, analyses: Sequence[Analysis]) -> sp.csr_matrix:
-        texts = [ngram_text(a.normalised.text) for a in analyses]
-        grams = ngram_matrix(hash_ngrams(texts, self.n_features, self.ngram_range), len(texts), self.n_features)
+        grams = ngram_matrix(self._hashes(analyses), len(analyses), self.n_features)
         signals = sp.csr_matrix(signal_matrix(analyses) * self.signal_scale)
         return sp.hstack([grams, signals], format="csr")
 
@@ -90,10 +106,9 @@ class FastTier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Sequence[Any]) -> np.ndarray:
         """The linear margin: a sum of n-gram weights plus signal weights, with no matrix built."""
         analyses = analyse_all(X)
-        texts = [ngram_text(a.normalised.text) for a in analyses]
-        hashes = hash_ngrams(texts, self.n_features, self.ngram_range)
+        hashes = self._hashes(analyses)
         contrib = self.ngram_coef_[hashes.cols] * occurrence_weights(hashes)
-        margins = np.bincount(hashes.rows, weights=contrib, minlength=len(texts))
+        margins = np.bincount(hashes.rows, weights=contrib, minlength=len(analyses))
         return margins + signal_matrix(analyses) @ self.signal_coef_ + self.intercept_
 
     def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
@@ -112,15 +127,21 @@ class FastTier(ClassifierMixin, BaseEstimator):
         a whole word of the original text; positive weights push towards "listing".
         """
         text = ngram_text(analysis.normalised.text)
-        hashes = hash_ngrams([text], self.n_features, self.ngram_range)
-        weights = self.ngram_coef_[hashes.cols] * occurrence_weights(hashes)
+        views = self._views([text])
+        scale = 1.0 / np.sqrt(max(sum(int(v.counts[0]) for v in views), 1))
         words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-        word_of = np.full(len(text), -1)
+        word_of = np.full(len(text) + 1, -1)
         for index, (start, end) in enumerate(words):
             word_of[start:end] = index
-        middles = word_of[hashes.starts + hashes.lengths // 2]
-        keep = middles >= 0
-        totals = np.bincount(middles[keep], weights=weights[keep], minlength=len(words))
+        # where each view's characters sit in `text` (the skeleton keeps only the letters)
+        letters = np.array([-1] + [m.start() for m in _LETTER.finditer(text)] + [-1])
+        totals = np.zeros(len(words))
+        for view, positions in zip(views, (None, letters)):
+            middles = view.starts + view.lengths // 2
+            where = middles if positions is None else positions[middles]
+            owner = np.where(where >= 0, word_of[where], -1)
+            keep = owner >= 0
+            totals += np.bincount(owner[keep], weights=self.ngram_coef_[view.cols[keep]] * scale, minlength=len(words))
         reasons: list[dict[str, Any]] = []
         for index in np.argsort(-np.abs(totals))[:top]:
             feature = _original_span(analysis, words[index][0] - 1, words[index][1] - 1)
@@ -139,6 +160,7 @@ class FastTier(ClassifierMixin, BaseEstimator):
         params = {
             **self.get_params(),
             "ngram_range": list(self.ngram_range),
+            "skeleton_range": list(SKELETON_RANGE),
             "intercept": self.intercept_,
             "calibration": list(self.calibration_),
             "signal_features": list(SIGNAL_FEATURES),
@@ -155,6 +177,7 @@ class FastTier(ClassifierMixin, BaseEstimator):
             C=float(params["C"]),
             signal_scale=float(params["signal_scale"]),
             class_weight=params["class_weight"],
+            skeleton=bool(params["skeleton"]),
         )
         tier.classes_ = np.array([0, 1])
         tier.ngram_coef_ = np.asarray(arrays["ngram_coef"], dtype=np.float32)

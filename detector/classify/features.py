@@ -10,6 +10,7 @@ the signals carry the values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from ..text import Analysis, analyse
 MAX_CHARS = 20_000  # text beyond this is not read by the classifier (1 MB messages stay cheap)
 _PRIME = np.uint64(1_000_003)
 _MIX = np.uint64(0xFF51AFD7ED558CCD)
+_NOT_LETTER = re.compile(r"[\W\d_]+")
 _DIGITS = str.maketrans({chr(base + d): "0" for base in (0x30, 0x660, 0x6F0) for d in range(10)})
 
 SIGNAL_FEATURES: tuple[str, ...] = (
@@ -60,6 +62,11 @@ def ngram_text(normalised: str) -> str:
     return " " + lowered.translate(_DIGITS) + " "
 
 
+def skeleton_text(text: str) -> str:
+    """Only the letters of an `ngram_text`: `s_l a..v e` and `س_ب_ا ي_ا` become whole words again."""
+    return " " + _NOT_LETTER.sub("", text) + " "
+
+
 def _mix(h: np.ndarray) -> np.ndarray:
     h = h ^ (h >> np.uint64(33))
     h = h * _MIX
@@ -77,8 +84,11 @@ class NgramHashes:
     counts: np.ndarray  # n-gram occurrences per row
 
 
-def hash_ngrams(texts: Sequence[str], n_features: int, ngram_range: tuple[int, int]) -> NgramHashes:
-    """Hash every character n-gram of every text (already passed through `ngram_text`)."""
+def hash_ngrams(texts: Sequence[str], n_features: int, ngram_range: tuple[int, int], salt: int = 0) -> NgramHashes:
+    """Hash every character n-gram of every text (already passed through `ngram_text`).
+
+    `salt` separates views of the same text (the same n-gram hashes elsewhere per salt).
+    """
     lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     offsets = np.concatenate(([0], np.cumsum(lens)))
@@ -97,7 +107,7 @@ def hash_ngrams(texts: Sequence[str], n_features: int, ngram_range: tuple[int, i
                 continue
             valid = position[: len(h)] + n <= end_of[: len(h)]
             rows.append(row_of[: len(h)][valid])
-            cols.append((_mix(h[valid] + np.uint64(n)) % np.uint64(n_features)).astype(np.int64))
+            cols.append((_mix(h[valid] + np.uint64(n + 8 * salt)) % np.uint64(n_features)).astype(np.int64))
             starts.append(local[: len(h)][valid])
             lengths.append(np.full(int(valid.sum()), n, dtype=np.int64))
     rows_a = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
@@ -107,6 +117,17 @@ def hash_ngrams(texts: Sequence[str], n_features: int, ngram_range: tuple[int, i
         starts=np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64),
         lengths=np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64),
         counts=np.bincount(rows_a, minlength=len(texts)),
+    )
+
+
+def concat_hashes(parts: Sequence[NgramHashes]) -> NgramHashes:
+    """The occurrences of several views of the same texts together."""
+    return NgramHashes(
+        rows=np.concatenate([p.rows for p in parts]),
+        cols=np.concatenate([p.cols for p in parts]),
+        starts=np.concatenate([p.starts for p in parts]),
+        lengths=np.concatenate([p.lengths for p in parts]),
+        counts=np.sum([p.counts for p in parts], axis=0),
     )
 
 

@@ -16,7 +16,6 @@ from typing import Any
 from ..errors import InputError, UnknownFormatError
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-PARSERS = {"telegram_json": "telegram_json", "telegram_html": "telegram_html", "whatsapp_txt": "whatsapp"}
 HEAD_BYTES = 64 * 1024
 
 
@@ -68,6 +67,8 @@ def _json_lines(path: Path) -> Iterator[dict[str, Any] | None]:
 
 
 def _export(path: Path, kind: str, timezone: str) -> Iterator[dict[str, Any] | None]:
+    from ..ingest.run import PARSERS
+
     parser = import_module(f"..ingest.{PARSERS[kind]}", __package__)
     with open(path, "rb") as stream:
         for record in parser.parse(stream, path.name, timezone=timezone):

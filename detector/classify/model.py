@@ -75,7 +75,10 @@ class Model:
             def loader() -> Any:
                 from .transformer_tier import TransformerTier
 
-                return TransformerTier.load(folder.path / TRANSFORMER_DIR)
+                prefix = f"{TRANSFORMER_DIR}/"
+                files = {name[len(prefix):]: folder.file(name).read_bytes()
+                         for name in card["files"] if name.startswith(prefix)}
+                return TransformerTier.from_files(files, str(folder.path / TRANSFORMER_DIR))
         return cls(card, fast, params, loader)
 
     def probabilities(self, texts: Sequence[str], analyses: Sequence[Any] | None = None) -> tuple[np.ndarray, np.ndarray]:

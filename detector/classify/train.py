@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -114,10 +113,7 @@ def _fit_transformer(train: Sequence[Any], y_train: np.ndarray, val: Sequence[An
         w_fast, w_trans, bias = 0.5, 0.5, 0.0
     advance(1)
     params = CascadeParams(low=low, high=high, w_fast=w_fast, w_transformer=w_trans, bias=bias)
-    with tempfile.TemporaryDirectory() as tmp:
-        tier.save(Path(tmp))
-        files = {f"{TRANSFORMER_DIR}/{p.relative_to(tmp).as_posix()}": p.read_bytes()
-                 for p in sorted(Path(tmp).rglob("*")) if p.is_file()}
+    files = {f"{TRANSFORMER_DIR}/{name}": data for name, data in tier.to_files().items()}
     return tier, params, files
 
 

@@ -1,0 +1,128 @@
+"""The cascade's choices on validation, the combination of tiers, and model folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from detector.classify.cascade import (
+    CascadeParams,
+    cascade_scores,
+    choose_high,
+    choose_low,
+    choose_threshold,
+    fit_combiner,
+)
+from detector.classify.features import analyse_all
+from detector.classify.registry import load_model, open_folder
+from detector.errors import ModelError
+
+Y = np.array([0, 0, 0, 0, 1, 0, 1, 1, 1, 1])
+P = np.array([0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.9, 0.95])
+
+
+def test_threshold_keeps_the_recall_asked_for_and_prefers_f1() -> None:
+    y = np.array([0, 0, 1, 0, 0, 1, 1, 1, 1])
+    p = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+    assert choose_threshold(p, y, min_recall=0.8) == pytest.approx(0.6)  # best F1, recall 0.8
+    threshold = choose_threshold(p, y, min_recall=0.95)
+    assert threshold == pytest.approx(0.3)
+    assert ((p >= threshold) & (y == 1)).sum() == (y == 1).sum()
+
+
+def test_band_low_keeps_recall_and_high_is_precise() -> None:
+    assert choose_low(P, Y, recall=0.99) == pytest.approx(0.3)
+    high = choose_high(P, Y, precision=0.99)
+    assert high == pytest.approx(0.6)
+    assert (Y[P >= high] == 1).all()
+
+
+def test_combiner_learns_to_trust_the_informative_tier() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    informative = np.clip(np.where(y == 1, 0.8, 0.2) + rng.normal(0, 0.1, 400), 0.01, 0.99)
+    noise = rng.uniform(0.01, 0.99, 400)
+    w_noise, w_informative, _bias = fit_combiner(noise, informative, y)
+    assert w_informative > 5 * abs(w_noise)
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model_dir):
+    return load_model(tiny_model_dir)
+
+
+def test_transformer_rescoring_happens_only_inside_the_band(model) -> None:
+    texts = ["girl for sale age 15 price 2000$", "kitten for sale 2 months 50$", "hello", "maid for transfer 500 KWD"]
+    second = make_pipeline(HashingVectorizer(n_features=2**10), LogisticRegression())
+    second.fit(texts, [1, 0, 0, 1])
+    analyses = analyse_all(texts)
+    p_fast = model.fast.predict_proba(analyses)[:, 1]
+    low, high = float(np.sort(p_fast)[1]), float(np.sort(p_fast)[3])
+    params = CascadeParams(low=low, high=high, w_fast=0.5, w_transformer=2.0, bias=0.0)
+    final, fast, mask = cascade_scores(model.fast, second, params, analyses, texts)
+    assert np.array_equal(mask, (p_fast >= low) & (p_fast < high)) and mask.sum() == 2
+    assert np.allclose(final[~mask], fast[~mask])
+    assert not np.allclose(final[mask], fast[mask])
+
+
+def test_model_folder_has_card_checksums_and_safe_files_only(tiny_model_dir) -> None:
+    folder = open_folder(tiny_model_dir)
+    card = folder.card
+    assert set(card["files"]) == {p.name for p in tiny_model_dir.iterdir()} - {"card.json"}
+    assert all(name.endswith((".npz", ".json", ".md")) for name in card["files"])
+    assert 0 < card["threshold"] < 1 and card["training_data"]["sha256"]
+    for language in ("ar", "ckb", "kmr", "fa", "tr", "en"):
+        assert language in card["metrics"]["test"]["by_language"]
+    assert "Flag threshold" in (tiny_model_dir / "MODEL_CARD.md").read_text()
+
+
+def test_loaded_model_predicts_with_version_threshold_and_reasons(model) -> None:
+    predictions = model.predict(["girl for sale, 15 years old, price 3000$, call 0770 123 4567", ""])
+    assert model.version.startswith("tiny-")
+    first, empty = predictions
+    assert 0 <= first.probability <= 1 and first.flagged == (first.probability >= model.threshold)
+    assert first.tier == "fast" and first.reasons and first.language == "en"
+    assert any(s["type"] == "price" for s in first.signals)
+    assert empty.signals == [] and 0 <= empty.probability <= 1
+
+
+@pytest.fixture
+def copy(tiny_model_dir, tmp_path):
+    target = tmp_path / "copy"
+    shutil.copytree(tiny_model_dir, target)
+    return target
+
+
+def test_altered_weights_are_refused(copy) -> None:
+    weights = copy / "fast_tier.npz"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="fast_tier.npz was altered"):
+        load_model(copy)
+
+
+def test_missing_file_missing_folder_and_unlisted_file_are_refused(copy, tmp_path) -> None:
+    with pytest.raises(ModelError, match="does not exist"):
+        load_model(tmp_path / "nowhere")
+    (copy / "evil.pkl").write_bytes(b"cos\nsystem\n")
+    with pytest.raises(ModelError, match="evil.pkl is not listed"):
+        load_model(copy)
+    (copy / "evil.pkl").unlink()
+    (copy / "fast_tier.json").unlink()
+    with pytest.raises(ModelError, match="fast_tier.json listed in the card is missing"):
+        load_model(copy)
+
+
+def test_a_card_naming_an_unsafe_file_is_refused(copy) -> None:
+    card = json.loads((copy / "card.json").read_text())
+    card["files"]["weights.pkl"] = "0" * 64
+    (copy / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="not an allowed model file"):
+        load_model(copy)
