@@ -77,6 +77,12 @@ NOT_EXPORTS = {
     "JSON list": (b'[{"id": 1, "text": "hi"}]', "JSON but not a Telegram export"),
     "random HTML": (b"<!DOCTYPE html>\n<html><body><div class=\"post\">News</div></body></html>", "an HTML page that is not a Telegram export"),
     "HTML fragment": (b"<div><p>hello</p></div>", "an HTML page that is not a Telegram export"),
+    "telegram index page": (
+        b'<!DOCTYPE html>\n<html>\n <body>\n  <div class="page_wrap">\n   <div class="page_header">\n'
+        b'    <div class="content">\n     <div class="text bold">\nChats\n     </div>\n    </div>\n   </div>\n'
+        b'   <div class="page_body list_page">\n    <div class="entry_list">\n    </div>\n   </div>\n  </div>\n </body>\n</html>\n',
+        "a Telegram export page without messages",
+    ),
     "plain text": (b"Shopping list\nmilk\nbread\n", "not a recognised export"),
     "csv": (b"id,text\n1,hello\n", "not a recognised export"),
 }
@@ -92,4 +98,5 @@ def test_anything_else_is_an_unknown_format_naming_the_file(case):
     assert caught.value.path == name
     assert str(caught.value).startswith(f"{name}: ")
     assert problem in caught.value.problem
-    assert "expected a Telegram Desktop export" in caught.value.problem
+    if case != "telegram index page":
+        assert "expected a Telegram Desktop export" in caught.value.problem

@@ -310,6 +310,7 @@ BAD_INPUTS = {
     "a message that is no object": (_export(GOOD + ", 7"), "message 2 is not a JSON object"),
     "a message without id": (_export(GOOD.replace('"id": 1, ', "")), "message 1 of chat 5 is malformed (KeyError: 'id')"),
     "a message with a bad date": (_export(GOOD.replace('"date_unixtime": "1577836800", ', "").replace("2020-01-01T00:00:00", "yesterday")), "message 1 of chat 5 is malformed (ValueError"),
+    "nested too deeply": (b'{"id": 1, "messages": [' + b"[" * 100_000, "values nested too deeply"),
     "data after the export": (FULL + b"{}", "unexpected data after the end of the export"),
 }
 

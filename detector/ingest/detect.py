@@ -11,7 +11,8 @@ from detector.ingest.whatsapp import looks_like_whatsapp
 HEAD_BYTES = 64 * 1024
 _TELEGRAM_JSON = re.compile(r'"(?:messages"\s*:\s*\[|chats"\s*:\s*\{|personal_information"\s*:)')
 _HTML = re.compile(r"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<div[\s>]", re.I)
-_TELEGRAM_HTML = re.compile(r'<div\s+class="(?:page_wrap|history|message (?:default|service))\b')
+_TELEGRAM_HTML = re.compile(r'<div\s+class="(?:history|message (?:default|service))\b')
+_TELEGRAM_PAGE = re.compile(r'<div\s+class="page_wrap"')
 _BINARY_MAGIC = {
     b"PK\x03\x04": "a zip archive (give the zip itself to ingest, not its bytes to a parser)",
     b"\x89PNG": "a PNG image",
@@ -44,6 +45,8 @@ def detect_format(head: bytes, name: str) -> str:
     if start[:1] == "<" and _HTML.search(start):
         if _TELEGRAM_HTML.search(start):
             return "telegram_html"
+        if _TELEGRAM_PAGE.search(start):
+            raise UnknownFormatError(name, "a Telegram export page without messages (an index or list page), skipped")
         raise UnknownFormatError(name, f"an HTML page that is not a Telegram export; {_EXPECTED}")
     raise UnknownFormatError(name, f"not a recognised export; {_EXPECTED}")
 

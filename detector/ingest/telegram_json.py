@@ -48,7 +48,10 @@ def parse(stream: BinaryIO, name: str, *, timezone: str = "UTC") -> Iterator[Mes
         raise InputError(name, "not a Telegram export: the JSON is a list, expected an object with a messages list")
     if first != "{":
         raise InputError(name, "not a Telegram JSON export: the file does not start with a JSON object")
-    yield from _root(reader, tz)
+    try:
+        yield from _root(reader, tz)
+    except RecursionError as exc:  # the C scanner's guard against hostile nesting
+        raise reader.malformed("values nested too deeply") from exc
     if reader.peek() != "":
         raise reader.malformed("unexpected data after the end of the export")
 
