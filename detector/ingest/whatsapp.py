@@ -28,7 +28,6 @@ from detector.ingest.whatsapp_locales import (
     BIDI_MARKS,
     LOCALES,
     LRM,
-    RLM,
     TO_ASCII_DIGITS,
     attached_labels,
     chat_prefixes,
@@ -56,7 +55,7 @@ _SPACE = r"[ \u00a0\u202f]"
 _CLOCK = "|".join(
     re.escape(m).replace(r"\ ", f"{_SPACE}?") for m in sorted(_CLOCK_MARKERS, key=len, reverse=True)
 )
-# Matched on the line with its digits made ASCII (a one-to-one swap, so offsets hold).
+# `\d` matches Arabic-Indic and Persian digits too, and `int()` reads them.
 _HEADER = re.compile(
     rf"""^(?P<lead>[{BIDI_MARKS}\ufeff]*)(?P<open>\[)?{_MARKS}
     (?P<stamp>
@@ -92,6 +91,8 @@ _ATTACHED = attached_labels()
 _CHAT_PREFIXES = chat_prefixes()
 _US_CLOCK = frozenset({"AM", "PM"})  # en-US writes capitals; en-IN, en-AU write "am"/"pm", day first
 _PERSIAN_DIGIT = re.compile("[۰-۹]")
+_RTL_STAMP = re.compile("[٠-٩۰-۹،\u200f]")  # Arabic-script digits, Arabic comma or RLM in a date stamp
+_ZEROS = "0٠۰"
 
 
 @dataclass(slots=True)
@@ -127,10 +128,10 @@ class _Layout:
                 self.month_first = True
         self.us_clock |= stamp.match["clock"] in _US_CLOCK
         self.slash |= stamp.match["sep"] == "/"
-        self.padded |= stamp.match["a"].startswith("0") or stamp.match["b"].startswith("0")
+        self.padded |= stamp.match["a"][0] in _ZEROS or stamp.match["b"][0] in _ZEROS
         head = line[: stamp.match.end()]
         if not head.isascii():
-            self.rtl |= "،" in head or RLM in head or head != head.translate(TO_ASCII_DIGITS)
+            self.rtl |= _RTL_STAMP.search(head) is not None
             self.persian_digits |= _PERSIAN_DIGIT.search(head) is not None
 
     def days_first(self, name: str) -> bool:
@@ -221,6 +222,7 @@ def chat_name(name: str) -> str:
     return stem
 
 
+@lru_cache(maxsize=4096)
 def sender_id(sender_name: str) -> str:
     """A phone number written as a name becomes "+9647701234567"; other names stay as written."""
     plain = sender_name.translate(TO_ASCII_DIGITS)
@@ -322,6 +324,7 @@ class _Reader:
             return None
 
 
+@lru_cache(maxsize=64)
 def _is_afternoon(clock: str) -> bool:
     folded = re.sub(r"[ \u00a0\u202f]", " ", clock.lower())
     if folded in ("ös", "下午", "오후"):
@@ -330,8 +333,7 @@ def _is_afternoon(clock: str) -> bool:
 
 
 def _header(line: str) -> _Stamp | None:
-    head = line[:_HEAD_CHARS]
-    match = _HEADER.match(head if head.isascii() else head.translate(TO_ASCII_DIGITS))
+    match = _HEADER.match(line, 0, _HEAD_CHARS)
     return _Stamp(match) if match else None
 
 
