@@ -109,8 +109,8 @@ class _Stamp:
 class _Layout:
     """What the first pass learned about the whole file."""
 
-    day_first: bool | None = None  # None: nothing proved it
-    month_first: bool | None = None
+    day_first: bool = False  # a first field above 12 was seen
+    month_first: bool = False  # a second field above 12 was seen
     us_clock: bool = False
     slash: bool = False
     rtl: bool = False
@@ -139,7 +139,7 @@ class _Layout:
         if self.day_first and self.month_first:
             raise InputError(name, "dates mix day-first and month-first order; is this two exports joined?")
         if self.day_first or self.month_first:
-            return bool(self.day_first)
+            return self.day_first
         us_style = self.us_clock and self.slash and not self.rtl and not self.padded
         return not us_style
 
