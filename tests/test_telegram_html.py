@@ -262,6 +262,8 @@ BAD_INPUTS = {
     "invalid UTF-8 in a message": (FIRST_PAGE.replace("قطة".encode(), b"\xff\xfe"), "invalid UTF-8"),
     "message without an id": (FIRST_PAGE.replace(b' id="message2"', b""), "a message element has no usable id"),
     "unreadable date": (FIRST_PAGE.replace(b'title="12.05.2017 12:34:56"', b'title="yesterday"'), "unreadable message date 'yesterday'"),
+    "impossible date": (FIRST_PAGE.replace(b'title="12.05.2017 12:34:56"', b'title="31.02.2017 12:34:56"'), "impossible message date '31.02.2017 12:34:56'"),
+    "impossible offset": (FIRST_PAGE.replace(b"13:10:00 UTC+03:00", b"13:10:00 UTC+99:00"), "impossible message date"),
 }
 
 

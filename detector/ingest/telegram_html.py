@@ -109,11 +109,14 @@ def _moment(title: str, tz: tzinfo, name: str) -> datetime | None:
     if match is None:
         raise InputError(name, f"unreadable message date {title!r}")
     day, month, year, hour, minute, second, sign, off_h, off_m = match.groups()
-    local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
-    if sign is None:
-        return local_to_utc(local, tz)
-    offset = timedelta(hours=int(off_h), minutes=int(off_m)) * (1 if sign == "+" else -1)
-    return local.replace(tzinfo=fixed_offset(offset)).astimezone(UTC)
+    try:
+        local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+        if sign is None:
+            return local_to_utc(local, tz)
+        offset = timedelta(hours=int(off_h), minutes=int(off_m)) * (1 if sign == "+" else -1)
+        return local.replace(tzinfo=fixed_offset(offset)).astimezone(UTC)
+    except ValueError as exc:
+        raise InputError(name, f"impossible message date {title!r} ({exc})") from exc
 
 
 class _Scanner:
