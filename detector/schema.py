@@ -277,7 +277,7 @@ class QueueItem(Base):
     uncertainty: Mapped[float] = mapped_column(Float)
     minor: Mapped[bool] = mapped_column(Boolean, default=False)
     signal_types: Mapped[str] = mapped_column(String(200), default=",")  # ",age,price,"
-    language: Mapped[str | None] = mapped_column(String(10))
+    language: Mapped[str | None] = mapped_column(String(10), index=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("source.id"), index=True)
     sent_at: Mapped[datetime | None]
     state: Mapped[str] = mapped_column(String(20), default="open", index=True)

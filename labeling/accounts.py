@@ -42,7 +42,8 @@ def require_reviewer(user: User) -> None:
 
 
 def user_settings(user: User) -> dict[str, Any]:
-    return {**DEFAULT_SETTINGS, **(user.settings or {})}
+    """The user's preferences, defaults filled in."""
+    return {**DEFAULT_SETTINGS, **{k: v for k, v in (user.settings or {}).items() if k in DEFAULT_SETTINGS}}
 
 
 def add_user(session: Session, name: str, role: str, password: str, actor: str) -> User:
@@ -130,5 +131,5 @@ def change_settings(session: Session, user: User, changes: dict[str, Any]) -> No
     after = {**before, **changes}
     if after == before:
         return
-    user.settings = after
+    user.settings = {**(user.settings or {}), **after}
     record_event(session, user.name, "settings_change", "user", user.id, before, after)

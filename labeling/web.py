@@ -67,6 +67,9 @@ def logged_in(request: Request) -> Iterator[Ctx]:
         except NotFoundError as exc:
             request.session.clear()
             raise NotLoggedIn("please log in") from exc
+        if str(request.session.get("login_at", "")) <= str((user.settings or {}).get("logged_out_at", "")):
+            request.session.clear()  # this account logged out since: every earlier session has ended
+            raise NotLoggedIn("please log in")
         yield Ctx(request, db, user)
 
 
@@ -109,6 +112,7 @@ def login(request: Request, name: str = Form(""), password: str = Form(""), next
 @router.post("/logout")
 def logout(request: Request) -> Response:
     with logged_in(request) as ctx:
+        ctx.user.settings = {**(ctx.user.settings or {}), "logged_out_at": datetime.now(timezone.utc).isoformat()}
         record_event(ctx.db, ctx.user.name, "logout", "user", ctx.user.id)
     request.session.clear()
     return redirect("/login")
@@ -130,7 +134,7 @@ def _queue_page(ctx: Ctx, mode: str) -> Response:
     q.refresh_queue(ctx.db)
     rows = q.list_items(ctx.db, flt, ctx.user.id, limit=50, offset=(page - 1) * 50)
     total = q.count_items(ctx.db, flt)
-    languages = ctx.db.scalars(select(QueueItem.language).where(QueueItem.flagged.is_(True)).distinct()).all()
+    languages = ctx.db.scalars(select(QueueItem.language).distinct()).all()
     channels = ctx.db.execute(
         select(Source.id, Source.name).where(Source.id.in_(select(QueueItem.source_id).distinct())).order_by(Source.name)
     ).all()

@@ -96,7 +96,7 @@ def test_every_page_needs_login(app, engine):
 
 
 def test_login_sets_a_protected_cookie_and_logout_ends_it(app, engine):
-    client = TestClient(app)
+    client, other_device = TestClient(app), client_for(app, "ann")
     wrong = login(client, "ann", "not the password")
     assert wrong.status_code == 401 and "Wrong name or password." in wrong.text
     right = login(client, "ann")
@@ -106,8 +106,10 @@ def test_login_sets_a_protected_cookie_and_logout_ends_it(app, engine):
     assert client.get("/queue").status_code == 200
     assert client.post("/logout", data={"csrf_token": csrf_of(client, "/queue")}, follow_redirects=False).status_code == 303
     assert client.get("/queue", follow_redirects=False).status_code == 303
+    assert other_device.get("/queue", follow_redirects=False).status_code == 303  # a copied cookie ends too
+    assert login(client, "ann").status_code == 303 and client.get("/queue").status_code == 200
     assert [e.actor for e in events(engine, "login_failed")] == ["ann"]
-    assert [e.actor for e in events(engine, "login")] == ["ann"]
+    assert [e.actor for e in events(engine, "login")] == ["ann"] * 3
     assert [e.actor for e in events(engine, "logout")] == ["ann"]
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 17:51:20.467043
+Create Date: 2026-11-21 18:08:16.428440
 """
 
 from alembic import op
@@ -225,6 +225,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('message_id', name=op.f('pk_queue_item'))
     )
     with op.batch_alter_table('queue_item', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_queue_item_language'), ['language'], unique=False)
         batch_op.create_index(batch_op.f('ix_queue_item_source_id'), ['source_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_queue_item_state'), ['state'], unique=False)
         batch_op.create_index('ix_queue_priority', ['flagged', 'state', 'priority', 'sent_at'], unique=False)
@@ -240,6 +241,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_queue_priority')
         batch_op.drop_index(batch_op.f('ix_queue_item_state'))
         batch_op.drop_index(batch_op.f('ix_queue_item_source_id'))
+        batch_op.drop_index(batch_op.f('ix_queue_item_language'))
 
     op.drop_table('queue_item')
     with op.batch_alter_table('label', schema=None) as batch_op:
