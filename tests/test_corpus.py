@@ -7,6 +7,7 @@ import json
 import random
 import re
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -112,6 +113,12 @@ def _shingles(text: str, k: int = 5) -> set[str]:
     return {text[i:i + k] for i in range(max(1, len(text) - k + 1))}
 
 
+def _nearest(s: set[str], pool: list[set[str]]) -> float:
+    """Highest Jaccard similarity of `s` to a set in `pool` (sets under half or over twice its size can't reach 0.5)."""
+    n = len(s)
+    return max((len(s & o) / len(s | o) for o in pool if n / 2 <= len(o) <= 2 * n and o is not s), default=0.0)
+
+
 def test_test_texts_are_not_near_copies_of_train_texts(corpus: list[Example]) -> None:
     train_texts = {e.text for e in corpus if e.split == "train"}
     assert not train_texts & {e.text for e in corpus if e.split != "train"}
@@ -120,15 +127,12 @@ def test_test_texts_are_not_near_copies_of_train_texts(corpus: list[Example]) ->
         if e.split == "train":
             train[(e.lang, e.kind)].append(_shingles(e.text))
     sample = random.Random(0).sample([e for e in corpus if e.split == "test"], 250)
-    nearest = []
-    for e in sample:
-        s = _shingles(e.text)
-        nearest.append(max(len(s & o) / len(s | o) for o in train[(e.lang, e.kind)]))
+    nearest = [_nearest(_shingles(e.text), train[(e.lang, e.kind)]) for e in sample]
     assert max(nearest) < 0.5, max(nearest)
     # the same measure finds near-copies inside train, so it can fail
-    inside = [e for e in random.Random(1).sample(corpus, 400) if e.split == "train"]
-    twins = [max(len(_shingles(e.text) & o) / len(_shingles(e.text) | o)
-                 for o in train[(e.lang, e.kind)] if o != _shingles(e.text)) for e in inside[:100]]
+    inside = [e for e in random.Random(1).sample(corpus, 400) if e.split == "train"][:100]
+    twins = [_nearest(_shingles(e.text), [o for o in train[(e.lang, e.kind)] if o != _shingles(e.text)])
+             for e in inside]
     assert max(twins) > 0.6
 
 
@@ -216,3 +220,22 @@ def test_corpus_command_rejects_missing_folder(tmp_path) -> None:
     result = CliRunner().invoke(corpus_command, ["--out", str(tmp_path / "no" / "x.jsonl"), "--n", "10"])
     assert result.exit_code != 0
     assert "folder does not exist" in str(result.exception) + result.output
+
+
+HANDWRITTEN = Path(__file__).parent / "data" / "handwritten_eval.jsonl"
+
+
+def test_handwritten_set_is_balanced_and_unlike_any_template(corpus: list[Example]) -> None:
+    rows = [json.loads(line) for line in HANDWRITTEN.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 240
+    assert all(set(r) == {"text", "label", "lang", "kind"} and r["text"].strip() for r in rows)
+    by_lang = Counter(r["lang"] for r in rows)
+    assert all(by_lang[lang] >= 40 for lang in ("ar", "ckb", "kmr", "fa", "tr", "en")) and by_lang["mixed"] >= 10
+    assert 0.28 < sum(r["label"] for r in rows) / len(rows) < 0.4
+    assert {r["kind"] for r in rows} == set(POSITIVE_KINDS) | set(NEGATIVE_KINDS)
+    assert all(r["kind"] in (POSITIVE_KINDS if r["label"] else NEGATIVE_KINDS) for r in rows)
+    generated = defaultdict(list)
+    for e in corpus[:8000]:  # every family many times over
+        generated[e.lang].append(_shingles(e.text))
+    for r in rows:  # none of them is a near-copy of anything the generator writes
+        assert _nearest(_shingles(r["text"]), generated[r["lang"]]) < 0.5, r["text"]
