@@ -109,8 +109,12 @@ def l_contact_first(p: Parts, rng: random.Random, split: str) -> str:
     return "\n".join(_lines(p.contact_labelled, sep.join(_lines(p.head, p.bare, p.extras))))
 
 
+def _comma(text: str) -> str:
+    return "، " if any("\u0600" <= c <= "\u06ff" for c in text) else ", "
+
+
 def l_sentence(p: Parts, rng: random.Random, split: str) -> str:
-    body = ", ".join(_lines(p.head, p.labelled, p.extras))
+    body = _comma(p.head).join(_lines(p.head, p.labelled, p.extras))
     return " ".join(_lines(body + ".", p.closer, p.contact_labelled))
 
 

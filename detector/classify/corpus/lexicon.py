@@ -60,6 +60,7 @@ class Lexicon:
     salary_labels: tuple[str, ...]
     place_labels: tuple[str, ...]
     seen_labels: tuple[str, ...]  # where a missing person was last seen
+    work_labels: tuple[str, ...]  # where a job is
     contact_labels: tuple[str, ...]
     openers: tuple[str, ...]
     closers: tuple[str, ...]

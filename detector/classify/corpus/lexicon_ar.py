@@ -164,6 +164,7 @@ LEXICON = Lexicon(
         "المنطقة: {place}", "موجود في {place}", "{place}", "العنوان {place}", "من {place}",
     ),
     seen_labels=("آخر مكان شوهدت فيه {place}", "فقدت في {place}", "من سكان {place}", "المنطقة: {place}", "شوهدت آخر مرة في {place}"),
+    work_labels=("مكان العمل: {place}", "العمل في {place}", "الدوام في {place}", "في مدينة {place}", "داخل {place}"),
     contact_labels=(
         "للتواصل: {contact}", "للتواصل {contact}", "راسلني {contact}", "واتساب {contact}",
         "التواصل على الخاص {contact}", "للاستفسار {contact}", "هاتف: {contact}", "تواصل {contact}",

@@ -155,6 +155,7 @@ LEXICON = Lexicon(
         "ناوچە: {place}", "لە {place} هەیە", "{place}", "شار: {place}", "خەڵکی {place}",
     ),
     seen_labels=("دوایین جار لە {place} بینراوە", "لە {place} ونبووە", "دانیشتووی {place}", "ناوچە: {place}", "دوا جار لە نزیک {place} بینرا"),
+    work_labels=("شوێنی کار: {place}", "کار لە {place}", "دەوام لە {place}", "لە شاری {place}", "لە ناو {place}"),
     contact_labels=(
         "پەیوەندی: {contact}", "بۆ پەیوەندی {contact}", "نامە بنێرە {contact}", "واتساپ {contact}", "تایبەت {contact}",
         "بۆ پرسیار {contact}", "ژمارە: {contact}", "پەیوەندی بکە {contact}", "بۆ داواکردن {contact}", "تەلەفۆن {contact}",

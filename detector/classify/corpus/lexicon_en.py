@@ -161,6 +161,7 @@ LEXICON = Lexicon(
         "Area: {place}", "based in {place}", "{place}", "address {place}", "from {place}",
     ),
     seen_labels=("last seen in {place}", "went missing in {place}", "lives in {place}", "Area: {place}", "last seen near {place}"),
+    work_labels=("work location: {place}", "job in {place}", "position based in {place}", "worksite: {place}", "within {place}"),
     contact_labels=(
         "Contact: {contact}", "contact {contact}", "DM {contact}", "WhatsApp {contact}", "PM me {contact}",
         "inquiries {contact}", "Phone: {contact}", "reach me {contact}", "orders {contact}", "call {contact}",

@@ -148,6 +148,7 @@ LEXICON = Lexicon(
         "موجود در {place}", "{place}", "شهر: {place}", "از {place}",
     ),
     seen_labels=("آخرین بار در {place} دیده شده", "در {place} گم شد", "ساکن {place}", "منطقه: {place}", "آخرین بار نزدیک {place} دیده شد"),
+    work_labels=("محل کار: {place}", "کار در {place}", "شیفت در {place}", "موقعیت: {place}", "داخل {place}"),
     contact_labels=(
         "تماس: {contact}", "برای تماس {contact}", "پیام بدهید {contact}", "واتساپ {contact}", "دایرکت {contact}",
         "برای اطلاعات بیشتر {contact}", "شماره: {contact}", "تماس بگیرید {contact}", "سفارش {contact}", "تلفن {contact}",

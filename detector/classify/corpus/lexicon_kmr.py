@@ -154,6 +154,7 @@ LEXICON = Lexicon(
         "Herêm: {place}", "li {place} heye", "{place}", "bajar: {place}", "ji {place}",
     ),
     seen_labels=("cara dawî li {place} hatiye dîtin", "li {place} winda bû", "li {place} dijî", "Herêm: {place}", "cara dawî li nêzî {place} hat dîtin"),
+    work_labels=("cihê kar: {place}", "kar li {place}", "dewam li {place}", "herêma kar: {place}", "li nav {place}"),
     contact_labels=(
         "Têkilî: {contact}", "ji bo têkiliyê {contact}", "nameyê bişîne {contact}", "WhatsApp {contact}",
         "taybet {contact}", "ji bo pirsan {contact}", "Hejmar: {contact}", "têkilî dayne {contact}",

@@ -129,7 +129,7 @@ LEXICON = Lexicon(
     ),
     age_labels=(
         "Yaş: {age}", "yaş {age}", "{age}", "yaklaşık {age}", "tahmini {age}", "yaşı: {age}", "Yaş: yaklaşık {age}",
-        "{age} civarı", "{age} gösteriyor", "yaş aralığı {age}",
+        "{age} civarı", "{age} gösteriyor", "şu an {age}",
     ),
     price_labels=(
         "Fiyat: {price}", "fiyat {price}", "fiyatı {price}", "istenen {price}", "sadece {price}", "son fiyat {price}",
@@ -149,6 +149,7 @@ LEXICON = Lexicon(
         "{place}", "bulunduğu yer: {place}", "il: {place}", "{place} merkez",
     ),
     seen_labels=("en son {place} civarında görüldü", "kaybolduğu yer: {place}", "ikamet: {place}", "Bölge: {place}", "son görüldüğü yer {place}"),
+    work_labels=("çalışma yeri: {place}", "iş yeri {place}", "görev yeri: {place}", "Lokasyon: {place}", "{place} içi"),
     contact_labels=(
         "İletişim: {contact}", "iletişim {contact}", "DM {contact}", "WhatsApp {contact}", "özelden yazın {contact}",
         "bilgi için {contact}", "Tel: {contact}", "arayın {contact}", "sipariş için {contact}", "telefon {contact}",
