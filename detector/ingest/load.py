@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ..hashing import sha256_bytes
-from ..schema import ExportFile, Media, Message, MessageVersion, Source
+from ..schema import ExportFile, Media, Message, MessageVersion, Source, utcnow
 from .archive import MediaResolver
+from .bulk import BulkInsert
 from .evidence import Blob, EvidenceStore, clean_suffix
 from .mime import SNIFF_BYTES, sniff_mime
 from .records import ChatRecord, MediaRecord, MessageRecord
@@ -66,6 +67,17 @@ class _Known:
     last_version: int
 
 
+def _version_row(message_id: int, version: int, record: MessageRecord, sha: str) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "version": version,
+        "text": record.text,
+        "edited_at": record.edited_at,
+        "raw": record.raw,
+        "raw_sha256": sha,
+    }
+
+
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
@@ -82,6 +94,7 @@ class Loader:
         self.batch_size = batch_size
         self.created_blobs: list[Blob] = []
         self._sources: dict[ChatRecord, int] = {}
+        self._inserts: dict[str, BulkInsert] = {}
 
     # ------------------------------------------------------------------ export files
 
@@ -152,21 +165,25 @@ class Loader:
 
     # ------------------------------------------------------------------ messages
 
-    def _known_messages(self, source_id: int, external_ids: list[str]) -> dict[str, _Known]:
-        rows = self.conn.execute(
-            select(
-                message_t.c.id,
-                message_t.c.external_id,
-                message_t.c.edited_at,
-                version_t.c.raw_sha256,
-                version_t.c.version,
+    def _by_source(self, keys: Iterable[tuple[int, str]], *columns: Any, versions: bool = False) -> Iterator[Any]:
+        """Rows of `columns` for the stored messages among (source id, external id) keys, one query per source."""
+        externals: dict[int, list[str]] = {}
+        for sid, ext in keys:
+            externals.setdefault(sid, []).append(ext)
+        for sid, ids in externals.items():
+            query = select(message_t.c.external_id, *columns).where(
+                message_t.c.source_id == sid, message_t.c.external_id.in_(ids)
             )
-            .join(version_t, version_t.c.message_id == message_t.c.id)
-            .where(message_t.c.source_id == source_id, message_t.c.external_id.in_(external_ids))
-        )
-        known: dict[str, _Known] = {}
-        for row in rows:
-            item = known.setdefault(row.external_id, _Known(row.id, row.edited_at, set(), 0))
+            if versions:
+                query = query.join(version_t, version_t.c.message_id == message_t.c.id)
+            yield from ((sid, row) for row in self.conn.execute(query))
+
+    def _known_messages(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], _Known]:
+        """The stored messages among `keys`, with the raw hashes of all their versions."""
+        known: dict[tuple[int, str], _Known] = {}
+        columns = (message_t.c.id, message_t.c.edited_at, version_t.c.raw_sha256, version_t.c.version)
+        for sid, row in self._by_source(keys, *columns, versions=True):
+            item = known.setdefault((sid, row.external_id), _Known(row.id, row.edited_at, set(), 0))
             item.hashes.add(row.raw_sha256)
             item.last_version = max(item.last_version, row.version)
         return known
@@ -179,23 +196,15 @@ class Loader:
         media_cache: dict[str, tuple[str, Blob | None, str | None]],
         result: LoadResult,
     ) -> None:
-        keyed = [(self.source_id(r.chat), r, sha256_bytes(r.raw)) for r in batch]
-        known: dict[tuple[int, str], _Known] = {}
-        by_source: dict[int, list[str]] = {}
-        for sid, record, _ in keyed:
-            by_source.setdefault(sid, []).append(record.external_id)
-        for sid, ids in by_source.items():
-            known.update(((sid, ext), k) for ext, k in self._known_messages(sid, ids).items())
-
+        keyed = [((self.source_id(r.chat), r.external_id), r, sha256_bytes(r.raw)) for r in batch]
+        known = self._known_messages([key for key, _, _ in keyed])
         fresh: dict[tuple[int, str], tuple[MessageRecord, str]] = {}
         repeats: list[tuple[tuple[int, str], MessageRecord, str]] = []
-        for sid, record, sha in keyed:
-            key = (sid, record.external_id)
+        for key, record, sha in keyed:
             if key in known or key in fresh:
                 repeats.append((key, record, sha))
             else:
                 fresh[key] = (record, sha)
-
         if fresh:
             self._insert_fresh(fresh, known, export_id, media, media_cache, result)
         if repeats:
@@ -210,11 +219,12 @@ class Loader:
         media_cache: dict[str, tuple[str, Blob | None, str | None]],
         result: LoadResult,
     ) -> None:
+        """New messages, each with its version 1 and its media."""
+        now = utcnow()
         rows = [
             {
                 "source_id": sid,
                 "external_id": ext,
-                "export_file_id": export_id,
                 "kind": r.kind,
                 "sent_at": r.sent_at,
                 "sent_local": r.sent_local,
@@ -230,17 +240,18 @@ class Loader:
             }
             for (sid, ext), (r, sha) in fresh.items()
         ]
-        ids = self.conn.execute(
-            insert(message_t).returning(message_t.c.id, sort_by_parameter_order=True), rows
-        ).scalars().all()
+        self._bulk(message_t, rows, {"export_file_id": export_id, "created_at": now})
+        ids = {(sid, row.external_id): row.id for sid, row in self._by_source(fresh, message_t.c.id)}
         versions = []
         media_rows = []
-        for message_id, (key, (record, sha)) in zip(ids, fresh.items()):
+        for key, (record, sha) in fresh.items():
+            message_id = ids[key]
             known[key] = _Known(message_id, record.edited_at, {sha}, 1)
-            versions.append(self._version_row(message_id, 1, record, sha, export_id))
-            for item in record.media:
-                media_rows.append({"message_id": message_id, **self._media_row(item, media, media_cache, result)})
-        self.conn.execute(insert(version_t), versions)
+            versions.append(_version_row(message_id, 1, record, sha))
+            media_rows.extend(
+                {"message_id": message_id, **self._media_row(item, media, media_cache, result)} for item in record.media
+            )
+        self._bulk(version_t, versions, {"export_file_id": export_id, "seen_at": now})
         if media_rows:
             self.conn.execute(insert(media_t), media_rows)
         result.messages_new += len(rows)
@@ -252,25 +263,24 @@ class Loader:
         export_id: int,
         result: LoadResult,
     ) -> None:
+        """Known messages: seen again, or a new version (the current text follows the newest edit)."""
         versions = []
         current = []
         for key, record, sha in repeats:
             item = known[key]
+            result.messages_seen += 1
             if sha in item.hashes:
-                result.messages_seen += 1
                 continue
             item.hashes.add(sha)
             item.last_version += 1
-            versions.append(self._version_row(item.id, item.last_version, record, sha, export_id))
+            versions.append(_version_row(item.id, item.last_version, record, sha))
             if (record.edited_at or _EPOCH) > (item.edited_at or _EPOCH):
                 item.edited_at = record.edited_at
                 current.append(
                     {"mid": item.id, "text": record.text, "entities": record.entities, "edited_at": record.edited_at}
                 )
-            result.versions_new += 1
-            result.messages_seen += 1
-        if versions:
-            self.conn.execute(insert(version_t), versions)
+        result.versions_new += len(versions)
+        self._bulk(version_t, versions, {"export_file_id": export_id, "seen_at": utcnow()})
         if current:
             self.conn.execute(
                 update(message_t)
@@ -286,17 +296,13 @@ class Loader:
                 current,
             )
 
-    @staticmethod
-    def _version_row(message_id: int, version: int, record: MessageRecord, sha: str, export_id: int) -> dict[str, Any]:
-        return {
-            "message_id": message_id,
-            "version": version,
-            "text": record.text,
-            "edited_at": record.edited_at,
-            "raw": record.raw,
-            "raw_sha256": sha,
-            "export_file_id": export_id,
-        }
+    def _bulk(self, table: Any, rows: list[dict[str, Any]], constants: dict[str, Any]) -> None:
+        """Insert rows through a BulkInsert compiled once per loader and table."""
+        if not rows:
+            return
+        if table.name not in self._inserts:
+            self._inserts[table.name] = BulkInsert(self.conn, table, [*rows[0], *constants])
+        self._inserts[table.name].execute(rows, constants)
 
     # ------------------------------------------------------------------ media
 
