@@ -142,7 +142,7 @@ def _queue_page(ctx: Ctx, mode: str) -> Response:
         "queue.html", mode=mode, flt=flt, rows=rows, total=total, page=page,
         counts=state_counts(ctx.db), languages=sorted(lang for lang in languages if lang),
         channels=channels, states=STATES, signal_types=("age", "price", "contact", "place", "term"),
-        empty=params.get("empty") == "1", text_direction=text_direction,
+        empty=params.get("empty") == "1", text_direction=text_direction, query=flt.query_string(),
         next_url=_with_query("/next", flt), page_url=lambda n: _with_query(f"/{mode}", flt, page=n),
     )
 
