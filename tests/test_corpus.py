@@ -160,8 +160,9 @@ def test_each_text_is_in_its_declared_script(corpus: list[Example]) -> None:
     for lang in ("kmr", "tr", "en"):
         assert not any(ARABIC_SCRIPT.search(t) for t in by_lang[lang]), lang
     assert all(c.isascii() for t in by_lang["en"] for c in _letters(t))
-    assert sum(bool(set("êîûçş") & set(t.lower())) for t in by_lang["kmr"]) / len(by_lang["kmr"]) > 0.98
-    assert sum(bool(set("ğıüşöç") & set(t.lower())) for t in by_lang["tr"]) / len(by_lang["tr"]) > 0.97
+    # most keep their letters; about a quarter are typed without them (noise.py)
+    assert 0.6 < sum(bool(set("êîûçş") & set(t.lower())) for t in by_lang["kmr"]) / len(by_lang["kmr"]) < 0.9
+    assert 0.6 < sum(bool(set("ğıüşöç") & set(t.lower())) for t in by_lang["tr"]) / len(by_lang["tr"]) < 0.9
     mixed_scripts = sum(bool(ARABIC_SCRIPT.search(t)) and any(c.isascii() and c.isalpha() for c in _letters(t))
                         for t in by_lang["mixed"])
     assert mixed_scripts / len(by_lang["mixed"]) > 0.3
@@ -239,3 +240,17 @@ def test_handwritten_set_is_balanced_and_unlike_any_template(corpus: list[Exampl
         generated[e.lang].append(_shingles(e.text))
     for r in rows:  # none of them is a near-copy of anything the generator writes
         assert _nearest(_shingles(r["text"]), generated[r["lang"]]) < 0.5, r["text"]
+
+
+def test_informal_spelling_spares_links_numbers_and_obfuscation() -> None:
+    from detector.classify.corpus.noise import informal
+
+    rng = random.Random(0)
+    texts = [informal("Keça êzidî: ji bo firotinê. @Şeng_1 t.me/Êzî wa.me/9647701234567 0770 123 4567 s.l.a.v.e",
+                      ("kmr",), rng) for _ in range(30)]
+    assert any("keca ezidi" in t for t in texts) and any("ê" in t for t in texts)  # sometimes, not always
+    for t in texts:
+        assert "@Şeng_1" in t and "t.me/Êzî" in t and "wa.me/9647701234567" in t and "0770 123 4567" in t
+        assert "s.l.a.v.e" in t
+    arabic = {informal("أسيرة للبيع، إيزيدية", ("ar",), random.Random(seed)) for seed in range(20)}
+    assert {"اسيره للبيع، ايزيديه", "اسيره للبيع ايزيديه"} & arabic

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from . import fields
 from .layouts import LISTING_LAYOUTS, PROSE_LAYOUTS, Parts
 from .lexicon import PLACES, Lexicon
+from .noise import informal
 from .obfuscate import obfuscate
 from .partition import SPLIT_WEIGHTS, layouts_for, pick
 
@@ -18,6 +19,7 @@ MIXED_PAIRS = (
     ("ar", "en"), ("kmr", "tr"), ("ckb", "ar"), ("fa", "en"), ("tr", "en"), ("kmr", "en"), ("ckb", "en"), ("ar", "tr"),
 )
 POSITIVE_RATE = 0.3
+INFORMAL_RATE = 0.3  # share of messages typed informally (see noise.py)
 POSITIVE_KINDS = {"sale": 0.32, "auction": 0.12, "wanted": 0.16, "domestic_transfer": 0.2, "obfuscated": 0.2}
 NEGATIVE_KINDS = {
     "animal": 0.12, "goods": 0.08, "vehicle": 0.07, "weapon": 0.1, "missing_person": 0.11, "news": 0.11,
@@ -206,4 +208,6 @@ def draft(rng: random.Random) -> Draft:
     layout = names[rng.choice(layouts_for(kind, lang, split, len(names)))]
     parts = _prose(writer, kind) if kind in PROSE_KINDS else _listing(writer, kind)
     text = layouts[layout](parts, rng, split).strip()
+    if rng.random() < INFORMAL_RATE:
+        text = informal(text, langs, rng)
     return Draft(text=text, label=label, lang=lang, kind=kind, family=f"{kind}/{lang}/{layout}", split=split)
