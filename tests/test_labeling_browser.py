@@ -118,6 +118,8 @@ def test_label_five_items_by_keyboard_and_see_them_on_stats(page, site):
     seen = []
     for key in "ynuyn":
         seen.append(item_id(page))
+        if key == "u":
+            page.check("input[name=tags][value=minor]")  # a ticked box keeps the shortcuts working
         with page.expect_navigation():
             page.keyboard.press(key)
     assert seen == ids[:5] and item_id(page) == ids[5]
@@ -136,8 +138,10 @@ def test_label_five_items_by_keyboard_and_see_them_on_stats(page, site):
     assert row.all_inner_texts() == ["2", "2", "1", "0", "5"]
     assert page.inner_text("td[data-state=awaiting_review]") == "2"
     with session_scope(app.state.engine) as s:
-        assert [(lab.message_id, lab.decision) for lab in s.scalars(select(Label).order_by(Label.id))] == list(
+        labels = s.scalars(select(Label).order_by(Label.id)).all()
+        assert [(lab.message_id, lab.decision) for lab in labels] == list(
             zip(ids, ["listing", "not_listing", "unsure", "listing", "not_listing"]))
+        assert [lab.tags for lab in labels] == [[], [], ["minor"], [], []]
 
 
 def test_hostile_messages_render_as_inert_text(page, site):

@@ -6,9 +6,11 @@
 
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
+  // Keys go to text fields while one has focus; a ticked checkbox keeps the shortcuts working.
   function typing(target) {
     var tag = target && target.tagName;
-    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+    if (tag === "INPUT") { return target.type !== "checkbox" && target.type !== "radio"; }
+    return tag === "TEXTAREA" || tag === "SELECT" || Boolean(target && target.isContentEditable);
   }
 
   function overlay() { return document.getElementById("shortcuts"); }
