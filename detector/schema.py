@@ -307,3 +307,88 @@ class AuditEvent(Base):
     object_id: Mapped[str] = mapped_column(String(100))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# --------------------------------------------------------------------------- referrals and alerts
+
+
+class Case(Base):
+    """A referral: confirmed and reviewed messages put together for partners (reports/)."""
+
+    __tablename__ = "case_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(30), unique=True)  # CASE-2026-0001
+    tlp: Mapped[str] = mapped_column(String(20))  # CLEAR | GREEN | AMBER | AMBER+STRICT | RED
+    summary: Mapped[str] = mapped_column(Text, default="")
+    cluster_id: Mapped[int | None] = mapped_column(Integer)  # the linking cluster it was opened from
+    entity_ids: Mapped[list[Any]] = mapped_column(default=list)  # linked entities it was opened from
+    masked: Mapped[list[Any]] = mapped_column(default=list)  # victims' names / family phones to mask
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    messages: Mapped[list["CaseMessage"]] = relationship(order_by="CaseMessage.message_id")
+
+
+class CaseMessage(Base):
+    """A message in a case, with the analyst's translation of it."""
+
+    __tablename__ = "case_message"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), primary_key=True)
+    translation: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[Message] = relationship()
+
+
+class Partner(Base):
+    """An organisation that receives alerts: one channel (email or webhook) and filters."""
+
+    __tablename__ = "partner"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))  # email | webhook
+    address: Mapped[str] = mapped_column(Text)  # e-mail address or https URL
+    secret: Mapped[str] = mapped_column(Text, default="")  # webhook HMAC key
+    languages: Mapped[list[Any]] = mapped_column(default=list)  # empty: every language
+    places: Mapped[list[Any]] = mapped_column(default=list)  # empty: everywhere
+    min_severity: Mapped[str] = mapped_column(String(20), default="low")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """The outbox: one alert to one partner, kept until sent (retried with backoff, never dropped)."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "key"),
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"))
+    key: Mapped[str] = mapped_column(String(100))  # idempotency key: immediate:<message> | digest:<day> | test:<time>
+    kind: Mapped[str] = mapped_column(String(20))  # immediate | digest | test
+    body: Mapped[str] = mapped_column(Text)  # the JSON payload, fixed when queued
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    partner: Mapped[Partner] = relationship()
+
+
+class AlertedMessage(Base):
+    """Which message went to which partner in which delivery (each message alerts a partner once)."""
+
+    __tablename__ = "alerted_message"
+
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id"), index=True)

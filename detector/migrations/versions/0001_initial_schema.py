@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 18:08:16.428440
+Create Date: 2026-11-21 18:13:19.503428
 """
 
 from alembic import op
@@ -44,6 +44,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_event_at'), ['at'], unique=False)
         batch_op.create_index('ix_audit_object', ['object_type', 'object_id'], unique=False)
 
+    op.create_table('case_file',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ref', sa.String(length=30), nullable=False),
+    sa.Column('tlp', sa.String(length=20), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('cluster_id', sa.Integer(), nullable=True),
+    sa.Column('entity_ids', sa.JSON(), nullable=False),
+    sa.Column('masked', sa.JSON(), nullable=False),
+    sa.Column('created_by', sa.String(length=200), nullable=False),
+    sa.Column('created_at', detector.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_file')),
+    sa.UniqueConstraint('ref', name=op.f('uq_case_file_ref'))
+    )
     op.create_table('export_file',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
@@ -73,6 +86,20 @@ def upgrade() -> None:
     with op.batch_alter_table('inbox_file', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inbox_file_sha256'), ['sha256'], unique=False)
 
+    op.create_table('partner',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('address', sa.Text(), nullable=False),
+    sa.Column('secret', sa.Text(), nullable=False),
+    sa.Column('languages', sa.JSON(), nullable=False),
+    sa.Column('places', sa.JSON(), nullable=False),
+    sa.Column('min_severity', sa.String(length=20), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', detector.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_partner')),
+    sa.UniqueConstraint('name', name=op.f('uq_partner_name'))
+    )
     op.create_table('queue_sync',
     sa.Column('name', sa.String(length=50), nullable=False),
     sa.Column('last_score_id', sa.BigInteger(), nullable=False),
@@ -88,6 +115,25 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_source')),
     sa.UniqueConstraint('platform', 'chat_id', name=op.f('uq_source_platform'))
     )
+    op.create_table('delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('partner_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=100), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', detector.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', detector.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', detector.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['partner_id'], ['partner.id'], name=op.f('fk_delivery_partner_id_partner')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery')),
+    sa.UniqueConstraint('partner_id', 'key', name=op.f('uq_delivery_partner_id'))
+    )
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.create_index('ix_delivery_due', ['status', 'next_attempt_at'], unique=False)
+
     op.create_table('message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source_id', sa.Integer(), nullable=False),
@@ -119,6 +165,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_message_sent_at'), ['sent_at'], unique=False)
         batch_op.create_index('ix_message_source_sent', ['source_id', 'sent_at'], unique=False)
 
+    op.create_table('alerted_message',
+    sa.Column('partner_id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('delivery_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['delivery_id'], ['delivery.id'], name=op.f('fk_alerted_message_delivery_id_delivery')),
+    sa.ForeignKeyConstraint(['message_id'], ['message.id'], name=op.f('fk_alerted_message_message_id_message')),
+    sa.ForeignKeyConstraint(['partner_id'], ['partner.id'], name=op.f('fk_alerted_message_partner_id_partner')),
+    sa.PrimaryKeyConstraint('partner_id', 'message_id', name=op.f('pk_alerted_message'))
+    )
+    with op.batch_alter_table('alerted_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alerted_message_delivery_id'), ['delivery_id'], unique=False)
+
+    op.create_table('case_message',
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('translation', sa.Text(), nullable=False),
+    sa.Column('added_at', detector.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['case_file.id'], name=op.f('fk_case_message_case_id_case_file')),
+    sa.ForeignKeyConstraint(['message_id'], ['message.id'], name=op.f('fk_case_message_message_id_message')),
+    sa.PrimaryKeyConstraint('case_id', 'message_id', name=op.f('pk_case_message'))
+    )
     op.create_table('lease',
     sa.Column('message_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -269,19 +336,30 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_lease_expires_at'))
 
     op.drop_table('lease')
+    op.drop_table('case_message')
+    with op.batch_alter_table('alerted_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alerted_message_delivery_id'))
+
+    op.drop_table('alerted_message')
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.drop_index('ix_message_source_sent')
         batch_op.drop_index(batch_op.f('ix_message_sent_at'))
         batch_op.drop_index(batch_op.f('ix_message_language'))
 
     op.drop_table('message')
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.drop_index('ix_delivery_due')
+
+    op.drop_table('delivery')
     op.drop_table('source')
     op.drop_table('queue_sync')
+    op.drop_table('partner')
     with op.batch_alter_table('inbox_file', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbox_file_sha256'))
 
     op.drop_table('inbox_file')
     op.drop_table('export_file')
+    op.drop_table('case_file')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_object')
         batch_op.drop_index(batch_op.f('ix_audit_event_at'))
