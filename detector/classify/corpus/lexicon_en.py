@@ -32,6 +32,7 @@ LEXICON = Lexicon(
     persons=(
         "captive", "girl", "slave", "Yazidi girl", "young woman", "woman", "female captive", "sabaya",
         "Yazidi woman", "servant girl", "boy", "captive girl", "slave girl", "young girl", "female slave",
+        "young captive", "girls", "Yazidi captive", "teen girl", "woman captive",
     ),
     animals=(
         ("Persian kittens", "months", 6, 50, 300), ("Arabian horse", "years", 12, 1500, 20000),
@@ -64,22 +65,26 @@ LEXICON = Lexicon(
     sell_heads=(
         "{item} for sale", "For sale: {item}", "Selling {item}", "{item} available now", "Got {item} to sell",
         "{item} up for sale", "FS: {item}", "Urgent sale {item}", "{item} on offer", "We have {item} for sale",
+        "{item} ready to go", "letting go of {item}", "{item} - make an offer", "selling off {item}", "{item} available, serious only",
     ),
     want_heads=(
         "Wanted: {item}", "Looking to buy {item}", "Anyone selling {item}?", "Buying {item}", "WTB {item}",
         "Need {item}, paying well", "In search of {item}", "Who has {item}? DM me", "Will buy {item} today",
         "Seeking {item} to purchase",
+        "need {item} asap", "{item} wanted urgently", "buying {item}, cash", "after {item}", "searching for {item} to buy",
     ),
     auction_heads=(
         "Auction: {item}", "{item} going to auction", "Bidding open on {item}", "Live auction for {item}",
         "Place your bids: {item}", "{item} auction tonight", "Starting bid for {item}", "Last call to bid on {item}",
         "Open auction {item}", "{item} to the highest bidder",
+        "{item} under the hammer", "bids open for {item}", "highest offer takes {item}", "auction starts 9pm: {item}", "silent auction: {item}",
     ),
     domestic_heads=(
         "{nat} housemaid for transfer", "Maid available for release, {nat}", "Transfer of sponsorship: {nat} maid",
         "{nat} domestic worker for transfer", "Releasing our {nat} maid", "{nat} helper for transfer, fee applies",
         "Maid transfer available ({nat})", "{nat} nanny transfer", "Sponsorship transfer for {nat} housemaid",
         "{nat} maid ready for transfer",
+        "{nat} maid available for transfer of visa", "transferring {nat} housemaid to new employer", "{nat} domestic helper up for release", "release: {nat} maid", "visa transfer {nat} helper",
     ),
     job_roles=("housemaid", "nurse", "nanny", "cook", "private driver", "housekeeper", "cleaner", "home tutor"),
     job_heads=(

@@ -22,6 +22,7 @@ LEXICON = Lexicon(
     persons=(
         "keç", "jin", "dîl", "keça êzidî", "kole", "jina êzidî", "keçika dîl", "jineke ciwan", "dîla êzidî",
         "cariye", "kur", "keçeke ciwan", "jina dîl", "sebiye", "keçik",
+        "keça biçûk", "du keç", "jina ciwan", "keça Kurd", "dîla ciwan",
     ),
     animals=(
         ("pisîkên Farisî", "months", 6, 50, 300), ("hespê Erebî", "years", 12, 1500, 20000),
@@ -55,16 +56,19 @@ LEXICON = Lexicon(
         "{item} ji bo firotinê", "{item} tê firotin", "Firotin: {item}", "{item} heye ji bo firotinê",
         "{item} bi bihayekî baş", "Ez {item} difroşim", "{item} li ser firotinê ye", "Bi lez {item} tê firotin",
         "{item} amade ye ji bo firotinê", "Me {item} heye ji bo firotinê",
+        "{item} ji bo firotê", "dixwazim {item} bifroşim", "{item} difroşin", "{item} amade ye", "firotina bilez: {item}",
     ),
     want_heads=(
         "{item} tê xwestin", "Ez dixwazim {item} bikirim", "Kê {item} heye ji bo firotinê?", "Em {item} dikirin",
         "Li {item} digerim", "Em kiryarê {item} ne", "Hewcedariya me bi {item} heye",
         "Kê {item} hebe bila nameyê bişîne", "{item} dikirim bi bihayê baş", "Em li {item} digerin",
+        "{item} dixwazim", "pêwîstiya min bi {item} heye", "kirîna {item}", "{item} tê kirîn", "em {item} dixwazin",
     ),
     auction_heads=(
         "Mezad li ser {item}", "Mezada vekirî: {item}", "{item} ji bo mezadê", "Mezada {item} dest pê dike",
         "Buhadan li ser {item}", "Mezada îro: {item}", "Deriyê mezadê li ser {item} vebû",
         "{item} di mezada îşev de", "Herac: {item}", "Mezadeke taybet ji bo {item}",
+        "mezad ji bo {item}", "{item} dikeve mezadê", "bihayê herî bilind {item} dibe", "mezada {item} saet 9", "mezada azad ji bo {item}",
     ),
     domestic_heads=(
         "Xizmetkara {nat} ji bo veguhastinê", "Karkera malê ya {nat} ji bo teslîmkirinê",
@@ -72,6 +76,7 @@ LEXICON = Lexicon(
         "Xizmetkara {nat} ji bo tenazulê", "Karkera {nat} ji bo veguhastinê", "Xizmetkareke {nat} heye ji bo veguhastinê",
         "Tenazul ji karkera malê ya {nat}", "Xizmetkara {nat} amade ye ji bo veguhastinê",
         "Kefaleta xizmetkara {nat} tê veguhastin",
+        "karkera malê ya {nat} ji bo veguhastina kefaletê", "xizmetkara {nat} dê were veguhastin", "tenazul: xizmetkara {nat}", "veguhastina xizmetkara {nat}", "kefaleta karkera {nat}",
     ),
     job_roles=("xizmetkara malê", "hemşîre", "dayîna zarokan", "aşpêj", "ajokarê taybet", "rêvebera malê", "karkerê paqijiyê", "mamosteya taybet"),
     job_heads=(

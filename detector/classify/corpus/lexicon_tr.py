@@ -22,6 +22,7 @@ LEXICON = Lexicon(
     persons=(
         "kız", "kadın", "esir", "Ezidi kız", "köle", "Ezidi kadın", "esir kız", "genç kız", "esir kadın", "cariye",
         "erkek çocuk", "genç kadın", "Ezidi esir", "sebiye", "küçük kız",
+        "iki kız", "genç esir", "Kürt kız", "kız çocuğu", "esir genç kadın",
     ),
     animals=(
         ("İran kedisi yavruları", "months", 6, 50, 300), ("Arap atı", "years", 12, 1500, 20000),
@@ -55,21 +56,25 @@ LEXICON = Lexicon(
         "Satılık {item}", "{item} satılık", "{item} satıyorum", "Sahibinden satılık {item}", "{item} satışta",
         "Acil satılık {item}", "Uygun fiyata {item}", "{item} elden çıkarılacak", "Satılık: {item}",
         "Elimde satılık {item} var",
+        "{item} satılacaktır", "{item} satmak istiyorum", "{item} satıyoruz", "{item} satışa hazır", "nakit satılık {item}",
     ),
     want_heads=(
         "{item} aranıyor", "{item} almak istiyorum", "Satılık {item} olan var mı?", "{item} alınır", "{item} arıyorum",
         "Acil {item} lazım", "İyi fiyata {item} alırım", "Elinde {item} olan yazsın", "{item} alıcısıyım",
         "{item} aranmaktadır",
+        "{item} lazım", "{item} ihtiyacım var", "{item} alınacak", "{item} alıyoruz", "{item} peşindeyim",
     ),
     auction_heads=(
         "Mezat: {item}", "{item} açık artırmada", "{item} için açık artırma", "{item} mezatı başlıyor",
         "{item} için teklif verin", "Bugünkü mezat: {item}", "Online mezat {item}", "{item} bu akşam mezatta",
         "Açık artırma: {item}", "Özel mezat {item}",
+        "{item} için mezat", "{item} mezata çıkıyor", "en yüksek teklif {item} alır", "saat 21.00 {item} mezatı", "serbest mezat {item}",
     ),
     domestic_heads=(
         "{nat} yardımcı devredilecek", "{nat} bakıcı devir", "Devren {nat} ev işçisi", "{nat} hizmetçi sponsor devri",
         "{nat} ev hizmetlisi devir için hazır", "{nat} yardımcının sponsorluğu devredilecek", "Devir: {nat} hizmetçi",
         "{nat} ev işçisi transfer", "Elimizde devredilecek {nat} hizmetçi var", "{nat} kadın işçi devren",
+        "{nat} ev işçisi sponsor devri için hazır", "{nat} hizmetçi başka işverene devredilecek", "devir: {nat} ev yardımcısı", "{nat} yardımcı devredilir", "{nat} bakıcı sponsorluk devri",
     ),
     job_roles=("ev yardımcısı", "hemşire", "çocuk bakıcısı", "aşçı", "özel şoför", "ev idarecisi", "temizlik personeli", "özel öğretmen"),
     job_heads=(
