@@ -212,6 +212,75 @@ class Score(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# --------------------------------------------------------------------------- links (detector/link)
+
+
+class LinkSketch(Base):
+    """A message the linker has processed: its MinHash signature (uint32 values), or why it has none."""
+
+    __tablename__ = "link_sketch"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), primary_key=True)
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    skipped: Mapped[str | None] = mapped_column(String(40))  # short | huge_message
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Cluster(Base):
+    """Near-duplicate messages: one listing reposted, re-worded or re-priced."""
+
+    __tablename__ = "link_cluster"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClusterMember(Base):
+    """A message's cluster (a message is in at most one)."""
+
+    __tablename__ = "link_cluster_member"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("link_cluster.id"), index=True)
+
+
+class Entity(Base):
+    """A phone number (E.164), Telegram user, e-mail or photo that messages share."""
+
+    __tablename__ = "link_entity"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # phone | telegram | telegram_invite | whatsapp_group | email | photo
+    key: Mapped[str] = mapped_column(String(300))
+    size: Mapped[int] = mapped_column(Integer, default=0)  # distinct messages
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EntityMember(Base):
+    """A message carrying an entity (`via`: the contact as written, or the photo's media id)."""
+
+    __tablename__ = "link_entity_member"
+    __table_args__ = (UniqueConstraint("entity_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("link_entity.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
+    via: Mapped[str] = mapped_column(Text, default="")
+
+
+class LinkPhoto(Base):
+    """A stored photo the linker has hashed: its photo entity, or why it was skipped."""
+
+    __tablename__ = "link_photo"
+
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id"), primary_key=True)
+    entity_id: Mapped[int | None] = mapped_column(ForeignKey("link_entity.id"), index=True)
+    skipped: Mapped[str | None] = mapped_column(String(40))  # not_an_image | decompression_bomb | missing_file | ...
+
+
 # --------------------------------------------------------------------------- people and decisions
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 18:13:19.503428
+Create Date: 2026-11-21 18:15:02.832918
 """
 
 from alembic import op
@@ -86,6 +86,22 @@ def upgrade() -> None:
     with op.batch_alter_table('inbox_file', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inbox_file_sha256'), ['sha256'], unique=False)
 
+    op.create_table('link_cluster',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('created_at', detector.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', detector.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_link_cluster'))
+    )
+    op.create_table('link_entity',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('key', sa.String(length=300), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('created_at', detector.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_link_entity')),
+    sa.UniqueConstraint('kind', 'key', name=op.f('uq_link_entity_kind'))
+    )
     op.create_table('partner',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -197,6 +213,38 @@ def upgrade() -> None:
     with op.batch_alter_table('lease', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_lease_expires_at'), ['expires_at'], unique=False)
 
+    op.create_table('link_cluster_member',
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('cluster_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['cluster_id'], ['link_cluster.id'], name=op.f('fk_link_cluster_member_cluster_id_link_cluster')),
+    sa.ForeignKeyConstraint(['message_id'], ['message.id'], name=op.f('fk_link_cluster_member_message_id_message')),
+    sa.PrimaryKeyConstraint('message_id', name=op.f('pk_link_cluster_member'))
+    )
+    with op.batch_alter_table('link_cluster_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_link_cluster_member_cluster_id'), ['cluster_id'], unique=False)
+
+    op.create_table('link_entity_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entity_id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('via', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['entity_id'], ['link_entity.id'], name=op.f('fk_link_entity_member_entity_id_link_entity')),
+    sa.ForeignKeyConstraint(['message_id'], ['message.id'], name=op.f('fk_link_entity_member_message_id_message')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_link_entity_member')),
+    sa.UniqueConstraint('entity_id', 'message_id', name=op.f('uq_link_entity_member_entity_id'))
+    )
+    with op.batch_alter_table('link_entity_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_link_entity_member_entity_id'), ['entity_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_link_entity_member_message_id'), ['message_id'], unique=False)
+
+    op.create_table('link_sketch',
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('minhash', sa.LargeBinary(), nullable=True),
+    sa.Column('skipped', sa.String(length=40), nullable=True),
+    sa.Column('linked_at', detector.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['message.id'], name=op.f('fk_link_sketch_message_id_message')),
+    sa.PrimaryKeyConstraint('message_id', name=op.f('pk_link_sketch'))
+    )
     op.create_table('media',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.Integer(), nullable=False),
@@ -272,6 +320,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_label_message_created', ['message_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_label_user_id'), ['user_id'], unique=False)
 
+    op.create_table('link_photo',
+    sa.Column('media_id', sa.Integer(), nullable=False),
+    sa.Column('entity_id', sa.Integer(), nullable=True),
+    sa.Column('skipped', sa.String(length=40), nullable=True),
+    sa.ForeignKeyConstraint(['entity_id'], ['link_entity.id'], name=op.f('fk_link_photo_entity_id_link_entity')),
+    sa.ForeignKeyConstraint(['media_id'], ['media.id'], name=op.f('fk_link_photo_media_id_media')),
+    sa.PrimaryKeyConstraint('media_id', name=op.f('pk_link_photo'))
+    )
+    with op.batch_alter_table('link_photo', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_link_photo_entity_id'), ['entity_id'], unique=False)
+
     op.create_table('queue_item',
     sa.Column('message_id', sa.Integer(), nullable=False),
     sa.Column('score_id', sa.Integer(), nullable=False),
@@ -311,6 +370,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_queue_item_language'))
 
     op.drop_table('queue_item')
+    with op.batch_alter_table('link_photo', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_link_photo_entity_id'))
+
+    op.drop_table('link_photo')
     with op.batch_alter_table('label', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_label_user_id'))
         batch_op.drop_index('ix_label_message_created')
@@ -332,6 +395,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_media_message_id'))
 
     op.drop_table('media')
+    op.drop_table('link_sketch')
+    with op.batch_alter_table('link_entity_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_link_entity_member_message_id'))
+        batch_op.drop_index(batch_op.f('ix_link_entity_member_entity_id'))
+
+    op.drop_table('link_entity_member')
+    with op.batch_alter_table('link_cluster_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_link_cluster_member_cluster_id'))
+
+    op.drop_table('link_cluster_member')
     with op.batch_alter_table('lease', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_lease_expires_at'))
 
@@ -354,6 +427,8 @@ def downgrade() -> None:
     op.drop_table('source')
     op.drop_table('queue_sync')
     op.drop_table('partner')
+    op.drop_table('link_entity')
+    op.drop_table('link_cluster')
     with op.batch_alter_table('inbox_file', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbox_file_sha256'))
 
