@@ -23,7 +23,14 @@ def serve(db_url: str, host: str, port: int, secure_cookies: bool) -> None:
 
     from .app import create_app
 
+    from detector.db import session_scope
+
+    from .accounts import list_users
+
     app = create_app(Settings.from_env().with_(database_url=db_url), secure_cookies=secure_cookies)
+    with session_scope(app.state.engine) as session:
+        if not list_users(session):
+            click.echo("No accounts yet: create one with `detector users add NAME --role analyst`.")
     click.echo(f"Labelling queue on http://{host}:{port}  (Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

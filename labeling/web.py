@@ -336,3 +336,40 @@ def save_settings(request: Request, blur_photos: str = Form(""), break_minutes: 
     with logged_in(request) as ctx:
         change_settings(ctx.db, ctx.user, {"blur_photos": blur_photos == "on", "break_minutes": int(break_minutes)})
     return redirect("/settings?saved=1")
+
+
+# --------------------------------------------------------------------------- JSON API (same rules: login, CSRF header)
+
+
+@router.get("/api/queue")
+def api_queue(request: Request) -> dict[str, Any]:
+    with logged_in(request) as ctx:
+        flt = q.QueueFilter.from_params(request.query_params, _default_state(ctx.user))
+        q.refresh_queue(ctx.db)
+        rows = q.list_items(ctx.db, flt, ctx.user.id, limit=100)
+        return {"total": q.count_items(ctx.db, flt), "items": [
+            {"message_id": r.item.message_id, "probability": r.item.probability, "priority": r.item.priority,
+             "state": r.item.state, "language": r.item.language, "channel": r.channel,
+             "sent_at": r.sent_at.isoformat() if r.sent_at else None, "taken": r.leased_by_other} for r in rows]}
+
+
+@router.get("/api/stats")
+def api_stats(request: Request) -> dict[str, Any]:
+    with logged_in(request) as ctx:
+        return {"states": state_counts(ctx.db),
+                "per_user": {name: dict(counts) for name, counts in per_user_counts(ctx.db).items()},
+                "pairs": [vars(p) for p in pair_agreements(analyst_decisions(ctx.db))]}
+
+
+@router.post("/api/items/{message_id}/decision")
+def api_decide(request: Request, message_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Record a decision sent as JSON: {"decision", "role", "tags": [...], "note"}."""
+    tags, note = body.get("tags", []), body.get("note", "")
+    if not isinstance(tags, list) or not isinstance(note, str):
+        raise BadRequest("tags must be a list and note a string")
+    with logged_in(request) as ctx:
+        q.refresh_queue(ctx.db)
+        label = record_decision(ctx.db, ctx.user, message_id, str(body.get("role", "")), str(body.get("decision", "")),
+                                [str(t) for t in tags], note)
+        state = ctx.db.get(QueueItem, message_id).state
+        return {"label_id": label.id, "state": state}

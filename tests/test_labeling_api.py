@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -24,6 +25,7 @@ from labeling.highlight import Segment, segments, text_direction
 from labeling.review import referable_message_ids, review_state
 from labeling.security import session_secret
 from labeling.stats import cohen_kappa, pair_agreements
+from labeling.web import router
 from labeling_support import PASSWORD, Item, add_photo, age_signal, csrf_of, login, make_users, store_items
 
 SECRET = "s" * 40
@@ -83,16 +85,18 @@ def test_every_page_needs_login(app, engine):
     [mid] = store_items(engine, [Item("offer")])
     media = add_photo(engine, app.state.settings.evidence_dir, mid, b"png")
     anonymous = TestClient(app)
-    for path in ("/", "/queue", "/review", "/next", f"/items/{mid}", f"/items/{mid}/next", f"/items/{mid}/prev",
-                 f"/media/{media}", "/stats", "/settings"):
-        page = anonymous.get(path, follow_redirects=False)
-        assert page.status_code == 303 and page.headers["location"].startswith("/login?next="), path
-        api = anonymous.get(path, headers={"Accept": "application/json"})
-        assert api.status_code == 401 and api.json() == {"error": "please log in"}, path
     token = csrf_of(anonymous)
-    refused = anonymous.post(f"/items/{mid}/decision", data={"decision": "listing", "role": "analyst", "csrf_token": token})
-    assert refused.status_code == 401
+    routes = [(method, r.path.format(message_id=mid, media_id=media)) for r in router.routes
+              if isinstance(r, APIRoute) and r.path != "/login" for method in r.methods]
+    assert len(routes) == 17  # every route but the login form
+    for method, path in routes:
+        if method == "GET" and not path.startswith("/api/"):
+            page = anonymous.get(path, follow_redirects=False)
+            assert page.status_code == 303 and page.headers["location"].startswith("/login?next="), path
+        response = anonymous.request(method, path, headers={"Accept": "application/json", "X-CSRF-Token": token})
+        assert response.status_code == 401 and response.json() == {"error": "please log in"}, path
     assert labels_of(engine, mid) == []
+    assert anonymous.get("/static/app.js").status_code == 200  # assets only
 
 
 def test_login_sets_a_protected_cookie_and_logout_ends_it(app, engine):
@@ -507,3 +511,21 @@ def test_demo_users_are_created_once_and_can_log_in(app, engine):
     for name, _, password in first:
         assert login(TestClient(app), name, password).status_code == 303
     assert PASSWORD not in [p for _, _, p in first]
+
+
+def test_json_api(app, engine):
+    ids = store_items(engine, [Item("offer a", 0.9), Item("offer b", 0.8)])
+    ann = client_for(app, "ann")
+    listed = ann.get("/api/queue").json()
+    assert listed["total"] == 2 and [i["message_id"] for i in listed["items"]] == ids
+    body = {"decision": "listing", "role": "analyst", "tags": ["minor"], "note": "n"}
+    assert ann.post(f"/api/items/{ids[0]}/decision", json=body).status_code == 403  # no CSRF header
+    token = csrf_of(ann, "/settings")
+    made = ann.post(f"/api/items/{ids[0]}/decision", json=body, headers={"X-CSRF-Token": token})
+    assert made.status_code == 200 and made.json()["state"] == "awaiting_review"
+    bad = ann.post(f"/api/items/{ids[0]}/decision", json={**body, "decision": "maybe"}, headers={"X-CSRF-Token": token})
+    assert bad.status_code == 400 and bad.json() == {"error": "unknown decision 'maybe'"}
+    missing = ann.post("/api/items/999999/decision", json=body, headers={"X-CSRF-Token": token})
+    assert missing.status_code == 404 and missing.json() == {"error": "message 999999 is not in the queue"}
+    stats = ann.get("/api/stats").json()
+    assert stats["states"] == {"awaiting_review": 1, "open": 1} and stats["per_user"] == {"ann": {"listing": 1}}
