@@ -213,3 +213,22 @@ def test_summary_table_and_progress(db, tmp_path):
     assert "Ingest summary" in result.stdout
     row = [line for line in result.stdout.splitlines() if "│" in line][-1]
     assert [cell.strip() for cell in row.strip("│").split("│")] == ["1", "3", "0", "0", "0", "0"]
+
+
+def test_new_and_edited_messages_get_language_and_signals(db, tmp_path):
+    db_url, engine = db
+    evidence = tmp_path / "ev"
+    early = messages(3)
+    result = run_cli(["ingest", "--db", db_url, "--json", str(telegram_json(tmp_path / "a", early))], evidence)
+    assert result.exit_code == 0, result.stderr
+    with engine.connect() as conn:
+        rows = conn.execute(select(Message.external_id, Message.language, Message.signals)).all()
+    assert len(rows) == 3 and {r.language for r in rows} == {"en"}
+    prices = {r.external_id: [s["value"] for s in r.signals if s["type"] == "price"] for r in rows}
+    assert prices["1"] == [{"amount": 50.0, "currency": "USD"}]
+
+    later = edited(early, 0, "Kitten, 2 months, now 35 USD")
+    run_cli(["ingest", "--db", db_url, str(telegram_json(tmp_path / "b", later))], evidence)
+    with engine.connect() as conn:
+        signals = conn.execute(select(Message.signals).where(Message.external_id == "1")).scalar_one()
+    assert [s["value"] for s in signals if s["type"] == "price"] == [{"amount": 35.0, "currency": "USD"}]

@@ -26,6 +26,7 @@ from .mime import SNIFF_BYTES, sniff_mime
 from .records import ChatRecord, MediaRecord, MessageRecord
 
 BATCH_SIZE = 2000
+SQLITE_CACHE_KIB = 64 * 1024
 _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
 source_t = Source.__table__
@@ -95,6 +96,8 @@ class Loader:
         self.created_blobs: list[Blob] = []
         self._sources: dict[ChatRecord, int] = {}
         self._inserts: dict[str, BulkInsert] = {}
+        if conn.dialect.name == "sqlite":  # index pages of a growing archive stay in memory during big loads
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
     # ------------------------------------------------------------------ export files
 
@@ -206,7 +209,8 @@ class Loader:
             else:
                 fresh[key] = (record, sha)
         if fresh:
-            self._insert_fresh(fresh, known, export_id, media, media_cache, result)
+            repeat_keys = {key for key, _, _ in repeats}
+            self._insert_fresh(fresh, known, repeat_keys, export_id, media, media_cache, result)
         if repeats:
             self._record_repeats(repeats, known, export_id, result)
 
@@ -214,6 +218,7 @@ class Loader:
         self,
         fresh: dict[tuple[int, str], tuple[MessageRecord, str]],
         known: dict[tuple[int, str], _Known],
+        repeat_keys: set[tuple[int, str]],
         export_id: int,
         media: MediaResolver,
         media_cache: dict[str, tuple[str, Blob | None, str | None]],
@@ -242,15 +247,16 @@ class Loader:
         ]
         self._bulk(message_t, rows, {"export_file_id": export_id, "created_at": now})
         ids = {(sid, row.external_id): row.id for sid, row in self._by_source(fresh, message_t.c.id)}
-        versions = []
-        media_rows = []
-        for key, (record, sha) in fresh.items():
-            message_id = ids[key]
-            known[key] = _Known(message_id, record.edited_at, {sha}, 1)
-            versions.append(_version_row(message_id, 1, record, sha))
-            media_rows.extend(
-                {"message_id": message_id, **self._media_row(item, media, media_cache, result)} for item in record.media
-            )
+        versions = [_version_row(ids[key], 1, record, sha) for key, (record, sha) in fresh.items()]
+        media_rows = [
+            {"message_id": ids[key], **self._media_row(item, media, media_cache, result)}
+            for key, (record, _) in fresh.items()
+            if record.media
+            for item in record.media
+        ]
+        for key in repeat_keys & fresh.keys():  # the same message again later in this batch
+            record, sha = fresh[key]
+            known[key] = _Known(ids[key], record.edited_at, {sha}, 1)
         self._bulk(version_t, versions, {"export_file_id": export_id, "seen_at": now})
         if media_rows:
             self.conn.execute(insert(media_t), media_rows)
