@@ -219,9 +219,13 @@ def test_corpus_command_writes_one_split(tmp_path) -> None:
 
 
 def test_corpus_command_rejects_missing_folder(tmp_path) -> None:
-    result = CliRunner().invoke(corpus_command, ["--out", str(tmp_path / "no" / "x.jsonl"), "--n", "10"])
-    assert result.exit_code != 0
-    assert "folder does not exist" in str(result.exception) + result.output
+    from detector.cli import main
+
+    target = tmp_path / "no" / "x.jsonl"
+    result = CliRunner().invoke(main, ["corpus", "--out", str(target), "--n", "10"])
+    assert result.exit_code == 1
+    assert result.output.strip().endswith(f"Error: {target}: folder does not exist")
+    assert "Traceback" not in result.output and not target.parent.exists()
 
 
 HANDWRITTEN = Path(__file__).parent / "data" / "handwritten_eval.jsonl"

@@ -12,7 +12,7 @@ import json
 import os
 import random
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from .partition import SPLITS
 
 __all__ = [
     "ALL_LANGS", "LANGS", "NEGATIVE_KINDS", "POSITIVE_KINDS", "SPLITS",
-    "Example", "generate_corpus", "write_jsonl",
+    "Example", "generate_corpus", "iter_corpus", "write_jsonl",
 ]
 
 
@@ -41,14 +41,17 @@ class Example:
         return asdict(self)
 
 
-def generate_corpus(n: int = 24000, seed: int = 0) -> list[Example]:
-    """`n` examples, the same for the same seed (about 70% train, 15% val, 15% test)."""
+def iter_corpus(n: int = 24000, seed: int = 0) -> Iterator[Example]:
+    """The examples of `generate_corpus`, one at a time."""
     rng = random.Random(seed)
-    out = []
     for _ in range(n):
         d = draft(rng)
-        out.append(Example(d.text, d.label, d.lang, d.kind, d.family, d.split))
-    return out
+        yield Example(d.text, d.label, d.lang, d.kind, d.family, d.split)
+
+
+def generate_corpus(n: int = 24000, seed: int = 0) -> list[Example]:
+    """`n` examples, the same for the same seed (about 70% train, 15% val, 15% test)."""
+    return list(iter_corpus(n, seed))
 
 
 def write_jsonl(examples: Iterable[Example], path: str | Path) -> int:

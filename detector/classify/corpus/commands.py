@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 
-from . import ALL_LANGS, SPLITS, generate_corpus, write_jsonl
+from . import ALL_LANGS, SPLITS, iter_corpus, write_jsonl
 
 
 @click.command("corpus")
@@ -23,9 +24,14 @@ from . import ALL_LANGS, SPLITS, generate_corpus, write_jsonl
 def corpus(out: Path, n: int, seed: int, split: str) -> None:
     """Generate the seeded synthetic corpus of listings and hard negatives."""
     console = Console(stderr=True)
-    with console.status(f"Generating {n} messages (seed {seed})"):
-        examples = [e for e in generate_corpus(n, seed) if split in ("all", e.split)]
-        written = write_jsonl(examples, out)
+    with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console) as progress:
+        task = progress.add_task(f"Generating (seed {seed})", total=n)
+        examples = []
+        for example in iter_corpus(n, seed):
+            progress.advance(task)
+            if split in ("all", example.split):
+                examples.append(example)
+    written = write_jsonl(examples, out)
     console.print(_summary(examples))
     console.print(f"Wrote {written} messages to {out}")
 
