@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from detector.config import Settings
 from detector.db import open_database
 from detector.schedule import InboxState, parse_interval, watch_pass
-from detector.schema import ExportFile, InboxFile, Message, MessageVersion
+from detector.schema import ExportFile, InboxFile, Message, MessageVersion, Score
 from ingest_fixtures import counts, edited, messages, run_cli, telegram_json, whatsapp_txt
 
 DETECTOR = str(Path(sys.executable).with_name("detector"))
@@ -178,3 +178,17 @@ def test_watch_rejects_a_bad_interval(tmp_path):
     result = run_cli(["watch", "--db", f"sqlite:///{tmp_path}/d.db", "--every", "soon", str(tmp_path)], tmp_path)
     assert result.exit_code == 1
     assert result.stderr.strip() == "Error: invalid interval 'soon': use a number with s, m, h or d, such as 5m"
+
+
+def test_watch_scores_new_messages_when_a_model_exists(db, tmp_path, tiny_model_dir):
+    db_url, engine = db
+    inbox = tmp_path / "inbox"
+    telegram_json(inbox / "market", messages(6))
+    settings = Settings(database_url=db_url, evidence_dir=tmp_path / "evidence",
+                        models_dir=tiny_model_dir.parent, model_name=tiny_model_dir.name)
+    result = watch_pass(engine, settings, inbox, InboxState(), settle_seconds=0, analyse=False)
+    assert result.messages_new == 6
+    assert result.scoring.startswith("6 scored, ")
+    assert counts(engine, Score) == (6,)
+    again = watch_pass(engine, settings, inbox, InboxState(), settle_seconds=0, analyse=False)
+    assert again.scoring.startswith("0 scored, ") and counts(engine, Score) == (6,)
