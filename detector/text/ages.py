@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from detector.text.matching import spelling_key
+from detector.text.matching import alternation, spelling_key
+from detector.text.spans import SpanSet
 
 __all__ = ["find_ages", "ADULT"]
 
@@ -34,31 +35,30 @@ NOT_AGE_AFTER = ("experience", "warranty", "ago", "of experience", "guarantee", 
                  "berê", "ئەزموون", "لەمەوبەر", "پێش")
 
 
-def _alt(words) -> str:
-    keys = sorted({spelling_key(w) for w in words}, key=len, reverse=True)
-    return "|".join(re.escape(k).replace(r"\ ", r"\s*") for k in keys)
+def _words(words) -> str:
+    return alternation(spelling_key(w) for w in words)
 
 
 _L = r"(?<![^\W\d_])"
 _R = r"(?![^\W\d_])"
 _N = r"(?<![\d.,:/])\d{1,2}(?![\d.,:/]\d|\d)"
-_JOIN = rf"\s*(?:{_alt(RANGE_JOIN)})\s*"
+_JOIN = rf"\s*(?:{_words(RANGE_JOIN)})\s*"
 _VALUE = rf"(?P<lo>{_N})(?:{_JOIN}(?P<hi>{_N}))?"
 _PATTERNS = (
-    re.compile(rf"{_L}(?:{_alt(AGE_BEFORE)})(?:{_R}|:)[\s:=\-]*(?:between\s*|بين\s*)?{_VALUE}"
-               rf"(?:\s*(?:{_alt(AGE_AFTER)}){_R})?"),
-    re.compile(rf"(?:between\s*|بين\s*)?{_VALUE}\s*(?:{_alt(AGE_AFTER)}){_R}"),
+    re.compile(rf"{_L}(?:{_words(AGE_BEFORE)})(?:{_R}|:)[\s:=\-]*(?:between\s*|بين\s*)?{_VALUE}"
+               rf"(?:\s*(?:{_words(AGE_AFTER)}){_R})?"),
+    re.compile(rf"(?:between\s*|بين\s*)?{_VALUE}\s*(?:{_words(AGE_AFTER)}){_R}"),
 )
-_NOT_BEFORE = re.compile(rf"{_L}(?:{_alt(NOT_AGE_BEFORE)})\s*$")
-_NOT_AFTER = re.compile(rf"^\s*(?:{_alt(NOT_AGE_AFTER)}){_R}")
+_NOT_BEFORE = re.compile(rf"{_L}(?:{_words(NOT_AGE_BEFORE)})\s*$")
+_NOT_AFTER = re.compile(rf"^\s*(?:{_words(NOT_AGE_AFTER)}){_R}")
 
 
-def find_ages(key: str, taken: list[tuple[int, int]]) -> Iterator[tuple[int, int, dict]]:
+def find_ages(key: str, taken: SpanSet) -> Iterator[tuple[int, int, dict]]:
     """Spans and values `{min, max, minor}` of ages in a match key; skips and extends `taken`."""
     for pattern in _PATTERNS:
         for m in pattern.finditer(key):
             a, b = m.span()
-            if any(ta < b and a < tb for ta, tb in taken):
+            if taken.overlaps(a, b):
                 continue
             if pattern is _PATTERNS[1] and (_NOT_BEFORE.search(key[max(0, a - 12):a]) or _NOT_AFTER.match(key[b:b + 20])):
                 continue
@@ -67,5 +67,5 @@ def find_ages(key: str, taken: list[tuple[int, int]]) -> Iterator[tuple[int, int
             lo, hi = min(lo, hi), max(lo, hi)
             if not 0 < lo <= hi <= MAX_AGE:
                 continue
-            taken.append((a, b))
+            taken.add(a, b)
             yield a, b, {"min": lo, "max": hi, "minor": lo < ADULT}

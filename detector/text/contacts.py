@@ -1,10 +1,9 @@
 """Contacts: phone numbers (E.164), Telegram usernames and links, WhatsApp links, e-mails.
 
 Phone numbers are validated with `phonenumbers`. Local numbers (no country code) get their
-region from the prefix and length: 07xx xxx xxxx -> IQ, 09xx xxx xxxx -> IR and 09xx xxx xxx
--> SY, 05xx xxx xx xx -> TR and 05x xxx xxxx -> SA (AE when the text speaks of the Emirates),
-eight digits -> KW or LB; otherwise the first region among IQ SY TR IR KW SA AE JO LB where
-the number is valid.
+region from the prefix and length: 07xx xxx xxxx -> IQ, 07x xxx xxxx -> JO, 09xx xxx xxxx ->
+IR, 09xx xxx xxx -> SY, 05xx xxx xx xx -> TR, 05x xxx xxxx -> SA (AE when the text speaks of
+the Emirates), eight digits from 5, 6 or 9 -> KW, 03/7x/81 -> LB. Anything else is no phone.
 """
 
 from __future__ import annotations
@@ -14,12 +13,14 @@ from collections.abc import Iterator
 
 import phonenumbers
 
+from detector.text.spans import SpanSet
+
 __all__ = ["find_contacts", "REGIONS"]
 
 REGIONS = ("IQ", "SY", "TR", "IR", "KW", "SA", "AE", "JO", "LB")
 _COUNTRY_CODES = ("964", "963", "90", "98", "965", "966", "971", "962", "961")
 
-_EMAIL = re.compile(r"(?<![\w.+-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?![\w])")
+_EMAIL = re.compile(r"(?<![\w.+-])[a-z0-9][a-z0-9._%+-]{0,63}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,6}\.[a-z]{2,24}(?!\w)")
 _TELEGRAM = re.compile(r"(?<![\w/.])(?:https?://)?(?:www\.)?(?:t|telegram)\.me/(?:joinchat/|\+)?[\w-]{3,}", re.ASCII)
 _WHATSAPP = re.compile(
     r"(?<![\w/.])(?:https?://)?(?:(?:wa\.me/\+?\d{6,15})|(?:chat\.whatsapp\.com/[\w-]{6,})"
@@ -31,18 +32,22 @@ _EMIRATES = re.compile(r"dubai|uae|aed|emirat|sharjah|abu dhabi|دبي|امار�
 
 
 def _local_regions(digits: str, derived: str) -> tuple[str, ...]:
+    """Regions a number written without its country code can belong to (none: not a phone)."""
     n = len(digits)
-    if digits.startswith("07"):
-        return ("IQ", "JO") if n == 11 else ("JO", "IQ")
-    if digits.startswith("09"):
-        return ("IR",) if n == 11 else ("SY", "LB")
-    if digits.startswith("05"):
-        if n == 11:
-            return ("TR",)
-        return ("AE", "SA") if _EMIRATES.search(derived) else ("SA", "AE")
-    if n == 8:
-        return ("KW", "LB", "SY")
-    return REGIONS
+    if digits.startswith("0"):
+        digits, n = digits[1:], n - 1  # the trunk prefix
+    if digits.startswith("7"):
+        return {10: ("IQ",), 9: ("JO",), 8: ("LB",)}.get(n, ())
+    if digits.startswith("9"):
+        return {10: ("IR",), 9: ("SY",), 8: ("KW",)}.get(n, ())
+    if digits.startswith("5"):
+        gulf = ("AE", "SA") if _EMIRATES.search(derived) else ("SA", "AE")
+        return {10: ("TR",), 9: gulf, 8: ("KW",)}.get(n, ())
+    if digits.startswith("6") and n == 8:
+        return ("KW",)
+    if digits.startswith(("3", "8")) and n in (7, 8):
+        return ("LB",)
+    return ()
 
 
 def _e164(number: str, derived: str) -> str | None:
@@ -63,36 +68,42 @@ def _e164(number: str, derived: str) -> str | None:
     return None
 
 
-def _phones(derived: str, taken: list[tuple[int, int]]) -> Iterator[tuple[int, int, str, str]]:
+def _phones(derived: str, taken: SpanSet) -> Iterator[tuple[int, int, str, str]]:
     for m in _PHONE.finditer(derived):
         groups = list(_GROUP.finditer(m.group()))
-        best = None
-        # The longest run of digit groups that is a valid number, leftmost first.
-        for size in range(len(groups), 0, -1):
-            for i in range(len(groups) - size + 1):
-                run = groups[i:i + size]
-                digits = "".join(g.group() for g in run)
-                if not 8 <= len(digits.lstrip("+")) <= 15:
-                    continue
-                a, b = m.start() + run[0].start(), m.start() + run[-1].end()
-                if any(ta < b and a < tb for ta, tb in taken):
-                    continue
-                e164 = _e164(digits, derived)
-                if e164:
-                    best = (a, b, e164)
+        texts = [g.group() for g in groups]
+        i = 0
+        while i < len(groups):
+            # The longest run of digit groups from group i that is a valid number.
+            ends, digits = [], ""
+            for j in range(i, len(groups)):
+                if j > i and (len(texts[j]) < 2 or texts[j].startswith("+")):
+                    break  # "1 2 3 4 5 6 7 8" is a list, not a phone number
+                digits += texts[j]
+                if len(digits.lstrip("+")) > 15:
                     break
-            if best:
-                break
-        if best:
-            yield best[0], best[1], "phone", best[2]
+                if len(digits.lstrip("+")) >= 7:
+                    ends.append((j, digits))
+            found = None
+            for j, number in reversed(ends):
+                a, b = m.start() + groups[i].start(), m.start() + groups[j].end()
+                if not taken.overlaps(a, b) and (e164 := _e164(number, derived)):
+                    found = (j, a, b, e164)
+                    break
+            if found:
+                j, a, b, e164 = found
+                yield a, b, "phone", e164
+                i = j + 1
+            else:
+                i += 1
 
 
-def find_contacts(derived: str, taken: list[tuple[int, int]]) -> Iterator[tuple[int, int, str, str]]:
+def find_contacts(derived: str, taken: SpanSet) -> Iterator[tuple[int, int, str, str]]:
     """Spans, subtypes and values of contacts on the derived (lower-cased) text."""
     found: list[tuple[int, int, str, str]] = []
 
     def free(a: int, b: int) -> bool:
-        return not any(ta < b and a < tb for ta, tb in taken)
+        return not taken.overlaps(a, b)
 
     for m in _WHATSAPP.finditer(derived):
         link = m.group()
@@ -102,11 +113,12 @@ def find_contacts(derived: str, taken: list[tuple[int, int]]) -> Iterator[tuple[
         found.append((m.start(), m.end(), "telegram_link", link))
     for m in _EMAIL.finditer(derived):
         found.append((m.start(), m.end(), "email", m.group()))
-    taken.extend((a, b) for a, b, _, _ in found)
+    for a, b, _, _ in found:
+        taken.add(a, b)
     for m in _USERNAME.finditer(derived):
         if free(*m.span()):
             found.append((m.start(), m.end(), "username", "@" + m.group(1)))
     for a, b, subtype, value in _phones(derived, taken):
-        taken.append((a, b))
+        taken.add(a, b)
         found.append((a, b, subtype, value))
     return iter(found)

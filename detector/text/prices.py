@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
-from detector.text.matching import spelling_key
+from detector.text.matching import alternation, spelling_key
+from detector.text.spans import SpanSet
 
 __all__ = ["find_prices"]
 
@@ -62,21 +63,17 @@ def _lookup(table: Mapping[object, tuple[str, ...]]) -> dict[str, object]:
     return {spelling_key(s): value for value, spellings in table.items() for s in spellings}
 
 
-def _alt(keys) -> str:
-    return "|".join(re.escape(k).replace(r"\ ", r"\s*") for k in sorted(keys, key=len, reverse=True))
-
-
 _CUR = _lookup(CURRENCIES)
 _MULT = _lookup(MULTIPLIERS)
 _WORDNUM = _lookup(NUMBER_WORDS)
 _L = r"(?<![^\W\d_])"
 _R = r"(?![^\W\d_])"
 _DIGITS = r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:\.\d{3})+(?![\d])|\d+(?:\.\d+)?)(?![\d])"
-_AMOUNT = rf"(?P<num>{_DIGITS}|{_L}(?:{_alt(_WORDNUM)}){_R})"
-_MULTS = rf"(?P<mult>(?:{_alt(_MULT)}){_R}(?:\s*(?:{_alt(_MULT)}){_R})?)"
-_CURS = rf"(?P<cur>(?:{_alt(_CUR)}){_R})"
-_BIG_MULTS = _alt(k for k, v in _MULT.items() if v >= 1e3 and k not in {"m", "mn"})
-_PRICE_WORD = rf"{_L}(?:{_alt(spelling_key(w) for w in PRICE_WORDS)}){_R}"
+_AMOUNT = rf"(?P<num>{_DIGITS}|{_L}(?:{alternation(_WORDNUM)}){_R})"
+_MULTS = rf"(?P<mult>(?:{alternation(_MULT)}){_R}(?:\s*(?:{alternation(_MULT)}){_R})?)"
+_CURS = rf"(?P<cur>(?:{alternation(_CUR)}){_R})"
+_BIG_MULTS = alternation(k for k, v in _MULT.items() if v >= 1e3 and k not in {"m", "mn"})
+_PRICE_WORD = rf"{_L}(?:{alternation(spelling_key(w) for w in PRICE_WORDS)}){_R}"
 
 _PATTERNS = (
     re.compile(rf"{_AMOUNT}\s*(?:{_MULTS}\s*)?{_CURS}"),
@@ -129,12 +126,12 @@ def _currency(m: re.Match, derived: str) -> str:
     return code
 
 
-def find_prices(derived: str, key: str, taken: list[tuple[int, int]]) -> Iterator[tuple[int, int, dict]]:
+def find_prices(derived: str, key: str, taken: SpanSet) -> Iterator[tuple[int, int, dict]]:
     """Spans (on the derived text) and values of prices; `taken` spans are skipped and extended."""
     for pattern in _PATTERNS:
         for m in pattern.finditer(key):
             a, b = m.span()
-            if any(ta < b and a < tb for ta, tb in taken):
+            if taken.overlaps(a, b):
                 continue
             num = m.groupdict().get("num")
             amount = _number(num) if num else 1.0
@@ -146,5 +143,5 @@ def find_prices(derived: str, key: str, taken: list[tuple[int, int]]) -> Iterato
                 currency, amount = "IRR", amount * TOMAN_IN_RIAL
             if amount <= 0:
                 continue
-            taken.append((a, b))
+            taken.add(a, b)
             yield a, b, {"amount": float(amount), "currency": currency}

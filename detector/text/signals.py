@@ -17,6 +17,7 @@ from detector.text.lexicon import TERMS
 from detector.text.matching import Vocabulary, match_key
 from detector.text.normalise import Normalised, normalise
 from detector.text.prices import find_prices
+from detector.text.spans import SpanSet
 
 __all__ = ["Signal", "signals", "SIGNAL_TYPES"]
 
@@ -50,16 +51,12 @@ def _terms() -> Vocabulary:
                        for canonical, forms in entries.items()})
 
 
-def _inside(a: int, b: int, spans: list[tuple[int, int]]) -> bool:
-    return any(sa < b and a < sb for sa, sb in spans)
-
-
 def signals(text: str | Normalised) -> list[Signal]:
     """Every price, age, contact, place and term in `text`, in order of appearance."""
     norm = text if isinstance(text, Normalised) else normalise(text)
     derived = norm.text
     key = match_key(derived)
-    taken: list[tuple[int, int]] = []
+    taken = SpanSet()
     raw: list[tuple[int, int, str, str | None, Any]] = []
     for a, b, subtype, value in find_contacts(derived, taken):
         raw.append((a, b, "contact", subtype, value))
@@ -67,13 +64,17 @@ def signals(text: str | Normalised) -> list[Signal]:
         raw.append((a, b, "price", None, value))
     for a, b, value in find_ages(key, taken):
         raw.append((a, b, "age", None, value))
-    contacts = [(a, b) for a, b, kind, _, _ in raw if kind == "contact"]
-    prices = [(a, b) for a, b, kind, _, _ in raw if kind == "price"]
+    contacts, contacts_prices = SpanSet(), SpanSet()
+    for a, b, kind, _, _ in raw:
+        if kind in ("contact", "price"):
+            contacts_prices.add(a, b)
+            if kind == "contact":
+                contacts.add(a, b)
     for m in _places().finditer(key, derived):
-        if not _inside(m.start, m.end, contacts + prices):
+        if not contacts_prices.overlaps(m.start, m.end):
             raw.append((m.start, m.end, "place", None, m.canonical))
     for m in _terms().finditer(key, derived):
-        if not _inside(m.start, m.end, contacts):
+        if not contacts.overlaps(m.start, m.end):
             subtype, canonical = m.canonical
             raw.append((m.start, m.end, "term", subtype, canonical))
     out = []

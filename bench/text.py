@@ -1,0 +1,65 @@
+"""Speed of the text layer: normalise + language + signals (`analyse`) in messages/s, one core.
+
+    python bench/text.py [--seconds 2]
+
+Messages are the hand-written language table (short marketplace and everyday messages in
+the six languages) plus the signal table; figures are per language and overall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from detector.text import analyse, language, normalise, signals
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+
+
+def messages() -> dict[str, list[str]]:
+    """Messages grouped by their language code."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for line in (DATA / "language_table.tsv").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            code, text = line.split("\t", 1)
+            groups[code].append(text)
+    for line in (DATA / "signals_table.jsonl").read_text(encoding="utf-8").splitlines():
+        text = json.loads(line)["text"]
+        groups[language(text).code].append(text)
+    return {code: texts for code, texts in groups.items() if code in ("ar", "ckb", "kmr", "fa", "tr", "en")}
+
+
+def rate(fn, texts: list[str], seconds: float) -> float:
+    """Messages per second of `fn` over `texts`, repeated for about `seconds`."""
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for text in texts:
+            fn(text)
+        done += len(texts)
+    return done / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    groups = messages()
+    analyse("warm up")
+    print("| language | messages | analyse/s | normalise/s | language/s | signals/s |")
+    print("|---|---|---|---|---|---|")
+    everything = [t for texts in groups.values() for t in texts]
+    for code, texts in [*groups.items(), ("all", everything)]:
+        normalised = [normalise(t) for t in texts]
+        figures = [rate(analyse, texts, args.seconds), rate(normalise, texts, args.seconds / 2),
+                   rate(language, normalised, args.seconds / 2), rate(signals, normalised, args.seconds / 2)]
+        print(f"| {code} | {len(texts)} | " + " | ".join(f"{f:,.0f}" for f in figures) + " |")
+
+
+if __name__ == "__main__":
+    main()
