@@ -278,6 +278,7 @@ class LinkPhoto(Base):
 
     media_id: Mapped[int] = mapped_column(ForeignKey("media.id"), primary_key=True)
     entity_id: Mapped[int | None] = mapped_column(ForeignKey("link_entity.id"), index=True)
+    pdq_crops: Mapped[bytes | None] = mapped_column(LargeBinary)  # PDQ of the whole photo and its crops, 32 bytes each
     skipped: Mapped[str | None] = mapped_column(String(40))  # not_an_image | decompression_bomb | missing_file | ...
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 18:15:02.832918
+Create Date: 2026-11-21 18:16:44.193976
 """
 
 from alembic import op
@@ -323,6 +323,7 @@ def upgrade() -> None:
     op.create_table('link_photo',
     sa.Column('media_id', sa.Integer(), nullable=False),
     sa.Column('entity_id', sa.Integer(), nullable=True),
+    sa.Column('pdq_crops', sa.LargeBinary(), nullable=True),
     sa.Column('skipped', sa.String(length=40), nullable=True),
     sa.ForeignKeyConstraint(['entity_id'], ['link_entity.id'], name=op.f('fk_link_photo_entity_id_link_entity')),
     sa.ForeignKeyConstraint(['media_id'], ['media.id'], name=op.f('fk_link_photo_media_id_media')),
