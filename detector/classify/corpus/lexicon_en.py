@@ -43,12 +43,14 @@ LEXICON = Lexicon(
         ("British shorthair kitten", "months", 8, 80, 400), ("calf", "months", 12, 500, 2000),
         ("racing pigeons", "months", 12, 20, 300), ("peregrine falcon", "years", 4, 1500, 20000),
         ("Arabian colt", "years", 4, 2000, 15000),
+        ("rabbits", "months", 6, 10, 60), ("Holstein cow", "years", 8, 800, 3000), ("canaries", "months", 12, 20, 100), ("donkey", "years", 10, 100, 500), ("trained guard dog", "years", 6, 500, 3000),
     ),
     goods=(
         ("iPhone 13 Pro", 400, 900), ("Samsung S22", 250, 600), ("bedroom set", 300, 1500),
         ("sofa set", 200, 900), ("Dell laptop", 250, 800), ("fridge", 150, 500),
         ("PS5", 350, 550), ("power generator", 300, 2000), ("Rolex watch", 2000, 12000),
         ("21k gold set", 500, 5000),
+        ("55 inch Samsung TV", 300, 700), ("split AC unit", 250, 600), ("bicycle", 50, 300), ("Canon camera", 300, 1200), ("diamond ring", 500, 5000),
     ),
     vehicles=(
         ("Toyota Camry", 8000, 25000), ("Hyundai Elantra", 5000, 15000), ("Toyota Hilux pickup", 10000, 35000),

@@ -33,12 +33,14 @@ LEXICON = Lexicon(
         ("pisîk", "months", 8, 80, 400), ("golik", "months", 12, 500, 2000),
         ("kevok", "months", 12, 20, 300), ("şahîn", "years", 4, 1500, 20000),
         ("canî", "years", 4, 2000, 15000),
+        ("kêroşk", "months", 6, 10, 60), ("çêleka Holandî", "years", 8, 800, 3000), ("kenarya", "months", 12, 20, 100), ("ker", "years", 10, 100, 500), ("kûçikê nobedar ê perwerdekirî", "years", 6, 500, 3000),
     ),
     goods=(
         ("iPhone 13 Pro", 400, 900), ("Samsung S22", 250, 600), ("odeya razanê ya temam", 300, 1500),
         ("qenepe", 200, 900), ("laptopa Dell", 250, 800), ("sarinc", 150, 500),
         ("PlayStation 5", 350, 550), ("jeneratora elektrîkê", 300, 2000), ("saeta Rolex", 2000, 12000),
         ("zêrê 21 qerat", 500, 5000),
+        ("televizyona Samsung 55 înç", 300, 700), ("klîmaya splît", 250, 600), ("duçerxe", 50, 300), ("kameraya Canon", 300, 1200), ("gustîla elmas", 500, 5000),
     ),
     vehicles=(
         ("Toyota Camry", 8000, 25000), ("Hyundai Elantra", 5000, 15000), ("pîkapa Hilux", 10000, 35000),

@@ -33,12 +33,14 @@ LEXICON = Lexicon(
         ("kedi", "months", 8, 80, 400), ("buzağı", "months", 12, 500, 2000),
         ("güvercin", "months", 12, 20, 300), ("şahin", "years", 4, 1500, 20000),
         ("tay", "years", 4, 2000, 15000),
+        ("tavşan", "months", 6, 10, 60), ("Holstein inek", "years", 8, 800, 3000), ("kanarya", "months", 12, 20, 100), ("eşek", "years", 10, 100, 500), ("eğitimli bekçi köpeği", "years", 6, 500, 3000),
     ),
     goods=(
         ("iPhone 13 Pro", 400, 900), ("Samsung S22", 250, 600), ("komple yatak odası takımı", 300, 1500),
         ("koltuk takımı", 200, 900), ("Dell laptop", 250, 800), ("buzdolabı", 150, 500),
         ("PlayStation 5", 350, 550), ("jeneratör", 300, 2000), ("Rolex saat", 2000, 12000),
         ("22 ayar altın", 500, 5000),
+        ("Samsung 55 inç televizyon", 300, 700), ("split klima", 250, 600), ("bisiklet", 50, 300), ("Canon fotoğraf makinesi", 300, 1200), ("pırlanta yüzük", 500, 5000),
     ),
     vehicles=(
         ("Toyota Corolla", 8000, 25000), ("Fiat Egea", 5000, 15000), ("Toyota Hilux", 10000, 35000),
