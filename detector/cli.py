@@ -43,7 +43,21 @@ from .ingest.commands import ingest_command, watch_command  # noqa: E402
 for _command in (ingest_command, watch_command, train_command, evaluate_command, classify_command, score_command):
     main.add_command(_command)
 
+from .link.commands import graph_command, link_command  # noqa: E402
+
+main.add_command(link_command)
+main.add_command(graph_command)
+
+from .cli_demo import demo_command  # noqa: E402
+
+main.add_command(demo_command)
+
 from labeling.commands import serve, users  # noqa: E402
 
 main.add_command(serve)
 main.add_command(users)
+
+from reports.commands import case as case_command, report as report_command, verify as verify_command  # noqa: E402
+
+for _command in (case_command, report_command, verify_command):
+    main.add_command(_command)

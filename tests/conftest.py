@@ -67,3 +67,20 @@ def tiny_model_dir(tmp_path_factory):
     from classify_support import train_tiny_model
 
     return train_tiny_model(tmp_path_factory.mktemp("model") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def sample_world_template(tmp_path_factory):
+    """The bundled sample ingested once, with confirmed and reviewed listings (reports and alerts tests)."""
+    from reports_support import build_world
+
+    folder = tmp_path_factory.mktemp("world")
+    return build_world(f"sqlite:///{folder / 'detector.db'}", folder / "evidence")
+
+
+@pytest.fixture
+def world(sample_world_template, tmp_path):
+    """A private copy of the sample world for one test (SQLite)."""
+    from reports_support import copy_world
+
+    return copy_world(sample_world_template, tmp_path / "world")
