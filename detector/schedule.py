@@ -67,12 +67,13 @@ class PassResult:
     messages_seen: int = 0
     analysed: int = 0
     scoring: str = ""
+    linking: str = ""
 
     def line(self) -> str:
         return (
             f"watch pass: {self.ingested} new file(s), {self.known} already processed, {self.waiting} still being "
             f"written, {len(self.errors)} error(s); {self.messages_new} new message(s), {self.messages_seen} seen "
-            f"before; {self.analysed} analysed; {self.scoring}"
+            f"before; {self.analysed} analysed; {self.scoring}" + (f"; {self.linking}" if self.linking else "")
         )
 
 
@@ -116,6 +117,15 @@ def score_new(engine: Engine, settings: Settings) -> str:
     except DetectorError as exc:
         return f"scoring skipped: {exc}"
     return f"{result.scored} scored, {result.flagged} flagged"
+
+
+def link_new(engine: Engine, settings: Settings) -> str:
+    """Cluster and link the messages and photos not linked yet (after scoring)."""
+    from .link.run import link_pending
+
+    result = link_pending(engine, settings)
+    skipped = f", {sum(result.skipped.values())} skipped" if result.skipped else ""
+    return f"{result.messages_linked} linked, {result.clusters} clusters, {result.entities} shared entities{skipped}"
 
 
 def watch_pass(
@@ -179,6 +189,8 @@ def watch_pass(
 
         result.analysed = analyse_pending(engine)
     result.scoring = score_new(engine, settings) if score else "scoring off"
+    if score:
+        result.linking = link_new(engine, settings)
     return result
 
 
