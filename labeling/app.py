@@ -22,7 +22,7 @@ from detector.errors import ConfigError, DetectorError, InputError, ModelError, 
 from .accounts import LoginLimiter
 from .errors import BadRequest, NotLoggedIn, RateLimited
 from .security import SECURITY_HEADERS, csrf_guard, session_secret
-from .web import render, router
+from .web import public, render, router
 
 PACKAGE_DIR = Path(__file__).parent
 SESSION_HOURS = 12
@@ -98,6 +98,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False, secret_file:
     app.state.engine = open_database(settings.database_url)
     app.state.templates = _templates()
     app.state.limiter = limiter or LoginLimiter()
+    app.include_router(public)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     app.add_exception_handler(DetectorError, _detector_error)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 18:16:44.193976
+Create Date: 2026-11-21 18:18:20.735748
 """
 
 from alembic import op
@@ -352,6 +352,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('message_id', name=op.f('pk_queue_item'))
     )
     with op.batch_alter_table('queue_item', schema=None) as batch_op:
+        batch_op.create_index('ix_queue_filter', ['flagged', 'state', 'language', 'signal_types', 'source_id', 'sent_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_queue_item_language'), ['language'], unique=False)
         batch_op.create_index(batch_op.f('ix_queue_item_source_id'), ['source_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_queue_item_state'), ['state'], unique=False)
@@ -369,6 +370,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_queue_item_state'))
         batch_op.drop_index(batch_op.f('ix_queue_item_source_id'))
         batch_op.drop_index(batch_op.f('ix_queue_item_language'))
+        batch_op.drop_index('ix_queue_filter')
 
     op.drop_table('queue_item')
     with op.batch_alter_table('link_photo', schema=None) as batch_op:
