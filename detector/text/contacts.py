@@ -27,6 +27,7 @@ _WHATSAPP = re.compile(
     r"|(?:api\.whatsapp\.com/send\?phone=\+?\d{6,15}))", re.ASCII)
 _USERNAME = re.compile(r"(?<![\w@./])@([a-z][a-z0-9_]{3,31})(?![\w@.]*\.[a-z]{2,})(?!\w)", re.ASCII)
 _PHONE = re.compile(r"(?<![\w+.,/])(?:\+|00)?\(?\d[\d().\-\s\u00a0]{5,22}\d(?![\d,])(?!\.\d)")
+_TELEGRAM_HOST = re.compile(r"^(?:https?://)?(?:www\.)?(?:telegram|t)\.me/")
 _GROUP = re.compile(r"\+?\d+")
 _EMIRATES = re.compile(r"dubai|uae|aed|emirat|sharjah|abu dhabi|دبي|امارات|درهم|ابوظبي|شارقة")
 
@@ -105,19 +106,23 @@ def find_contacts(derived: str, taken: SpanSet) -> Iterator[tuple[int, int, str,
     def free(a: int, b: int) -> bool:
         return not taken.overlaps(a, b)
 
-    for m in _WHATSAPP.finditer(derived):
-        link = m.group()
-        found.append((m.start(), m.end(), "whatsapp_link", link if link.startswith("http") else "https://" + link))
-    for m in _TELEGRAM.finditer(derived):
-        link = re.sub(r"^(?:https?://)?(?:www\.)?(?:telegram|t)\.me/", "https://t.me/", m.group())
-        found.append((m.start(), m.end(), "telegram_link", link))
-    for m in _EMAIL.finditer(derived):
-        found.append((m.start(), m.end(), "email", m.group()))
+    if "wa.me/" in derived or "whatsapp.com/" in derived:
+        for m in _WHATSAPP.finditer(derived):
+            link = m.group()
+            found.append((m.start(), m.end(), "whatsapp_link", link if link.startswith("http") else "https://" + link))
+    if ".me/" in derived:
+        for m in _TELEGRAM.finditer(derived):
+            link = _TELEGRAM_HOST.sub("https://t.me/", m.group())
+            found.append((m.start(), m.end(), "telegram_link", link))
+    if "@" in derived:
+        for m in _EMAIL.finditer(derived):
+            found.append((m.start(), m.end(), "email", m.group()))
     for a, b, _, _ in found:
         taken.add(a, b)
-    for m in _USERNAME.finditer(derived):
-        if free(*m.span()):
-            found.append((m.start(), m.end(), "username", "@" + m.group(1)))
+    if "@" in derived:
+        for m in _USERNAME.finditer(derived):
+            if free(*m.span()):
+                found.append((m.start(), m.end(), "username", "@" + m.group(1)))
     for a, b, subtype, value in _phones(derived, taken):
         taken.add(a, b)
         found.append((a, b, subtype, value))

@@ -6,6 +6,7 @@ so `start`/`end` always index the ORIGINAL text an analyst sees.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
@@ -22,6 +23,7 @@ from detector.text.spans import SpanSet
 __all__ = ["Signal", "signals", "SIGNAL_TYPES"]
 
 SIGNAL_TYPES = ("price", "age", "contact", "place", "term")
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +43,13 @@ class Signal:
 
 
 @lru_cache(maxsize=1)
-def _places() -> Vocabulary:
-    return Vocabulary(PLACES)
-
-
-@lru_cache(maxsize=1)
-def _terms() -> Vocabulary:
-    return Vocabulary({(subtype, canonical): forms for subtype, entries in TERMS.items()
-                       for canonical, forms in entries.items()})
+def _words() -> Vocabulary:
+    """Places and terms in one vocabulary: one scan finds both."""
+    entries: dict[tuple[str, str | None, str], tuple[str, ...]] = {
+        ("place", None, name): spellings for name, spellings in PLACES.items()}
+    for subtype, terms in TERMS.items():
+        entries.update({("term", subtype, canonical): forms for canonical, forms in terms.items()})
+    return Vocabulary(entries)
 
 
 def signals(text: str | Normalised) -> list[Signal]:
@@ -58,25 +59,23 @@ def signals(text: str | Normalised) -> list[Signal]:
     key = match_key(derived)
     taken = SpanSet()
     raw: list[tuple[int, int, str, str | None, Any]] = []
+    contacts, contacts_and_prices = SpanSet(), SpanSet()
     for a, b, subtype, value in find_contacts(derived, taken):
         raw.append((a, b, "contact", subtype, value))
+        contacts.add(a, b)
+        contacts_and_prices.add(a, b)
     for a, b, value in find_prices(derived, key, taken):
         raw.append((a, b, "price", None, value))
-    for a, b, value in find_ages(key, taken):
-        raw.append((a, b, "age", None, value))
-    contacts, contacts_prices = SpanSet(), SpanSet()
-    for a, b, kind, _, _ in raw:
-        if kind in ("contact", "price"):
-            contacts_prices.add(a, b)
-            if kind == "contact":
-                contacts.add(a, b)
-    for m in _places().finditer(key, derived):
-        if not contacts_prices.overlaps(m.start, m.end):
-            raw.append((m.start, m.end, "place", None, m.canonical))
-    for m in _terms().finditer(key, derived):
-        if not contacts.overlaps(m.start, m.end):
-            subtype, canonical = m.canonical
-            raw.append((m.start, m.end, "term", subtype, canonical))
+        contacts_and_prices.add(a, b)
+    if _DIGIT.search(derived):  # every age has digits
+        for a, b, value in find_ages(key, taken):
+            raw.append((a, b, "age", None, value))
+    for m in _words().finditer(key, derived):
+        kind, subtype, value = m.canonical
+        # A place inside a contact or a currency name (دينار كويتي) is no place; a term
+        # inside a username or link is part of that contact.
+        if not (contacts_and_prices if kind == "place" else contacts).overlaps(m.start, m.end):
+            raw.append((m.start, m.end, kind, subtype, value))
     out = []
     for a, b, kind, subtype, value in sorted(raw, key=lambda r: (r[0], r[1])):
         start, end = norm.to_original(a, b)
