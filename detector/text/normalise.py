@@ -14,13 +14,13 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["Normalised", "normalise"]
+__all__ = ["DIGITS", "LETTER_FOLD", "LOOKALIKE_MAP", "Normalised", "normalise"]
 
 ZWNJ = "\u200c"
 
 # Arabic-script letters whose variants collapse onto one form. Persian (پ چ ژ گ ک ی) and
 # Kurdish (ڕ ڵ ێ ۆ ە ڤ ھ) letters are deliberately absent: they identify the language.
-_LETTER_FOLD = {
+LETTER_FOLD = {
     "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ٲ": "ا", "ٳ": "ا",
     "ى": "ي", "ې": "ی", "ۍ": "ی", "ي\u0654": "ئ",
     "ڪ": "ک", "ػ": "ک", "ؼ": "ک",
@@ -32,8 +32,8 @@ _INVISIBLE = set(
     "\u00ad\u034f\u061c\u180e\u200b\u200d\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
     "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff\ufe0e\ufe0f\u0640"
 )
-_DIGITS = {chr(0x0660 + i): str(i) for i in range(10)} | {chr(0x06F0 + i): str(i) for i in range(10)}
-_DIGITS |= {"٫": ".", "٬": ",", "٪": "%"}
+DIGITS = {chr(0x0660 + i): str(i) for i in range(10)} | {chr(0x06F0 + i): str(i) for i in range(10)}
+DIGITS |= {"٫": ".", "٬": ",", "٪": "%"}
 
 
 def _is_arabic_mark(c: str) -> bool:
@@ -43,8 +43,8 @@ def _is_arabic_mark(c: str) -> bool:
 
 def _fold_char(c: str) -> str:
     """Fold one character on its own (context-free part of normalisation)."""
-    if c in _DIGITS:
-        return _DIGITS[c]
+    if c in DIGITS:
+        return DIGITS[c]
     if c in _INVISIBLE or _is_arabic_mark(c):
         return ""
     if "\ud800" <= c <= "\udfff":  # lone surrogate: not a character
@@ -54,12 +54,12 @@ def _fold_char(c: str) -> str:
     cat = unicodedata.category(c)
     if cat == "Cc" or cat == "Cf" and c != ZWNJ:
         return " " if cat == "Cc" else ""
-    if c in _LETTER_FOLD:
-        return _LETTER_FOLD[c]
+    if c in LETTER_FOLD:
+        return LETTER_FOLD[c]
     out = []
     for ch in unicodedata.normalize("NFKC", c):
-        ch = _LETTER_FOLD.get(ch, ch)
-        ch = _DIGITS.get(ch, ch)
+        ch = LETTER_FOLD.get(ch, ch)
+        ch = DIGITS.get(ch, ch)
         low = ch.lower() if ch != "İ" else "i"
         out.append(low if len(low) == 1 or ch == "ẞ" else low[0])
     folded = "".join(c2 for c2 in out if not _is_arabic_mark(c2) and c2 not in _INVISIBLE)
@@ -177,7 +177,7 @@ _STRETCH = re.compile(rf"([{_LETTER}])\1{{2,}}")
 # only where a letter stands on both sides (g1rl, s@le, sl4ve), or on the edge of a word
 # that already had such a rewrite (5l4v3).
 _LOOKALIKE_TOKEN = re.compile(r"(?<![\w@$.!|])[a-z0-9@$!|]{3,40}(?![\w@$!|])", re.ASCII)
-_LOOKALIKE_MAP = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "l"}
+LOOKALIKE_MAP = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "l"}
 # Look-alike letters inside a number: 5OOO -> 5000, 1O,OOO -> 10,000.
 _NUMBER_WITH_O = re.compile(r"(?<![a-z0-9])\d[\d,.]*o[o\d,.]*(?![a-z])|(?<![a-z0-9])o+\d[\d,.o]*(?![a-z])", re.ASCII)
 # Three or more single letters held apart by the same kind of filler: s.l.a.v.e, س ب ي ة.
@@ -202,14 +202,14 @@ def _lookalike_edits(m: re.Match) -> list[tuple[str, int, int]] | None:
         return None
     interior = [
         i for i in range(1, len(token) - 1)
-        if token[i] in _LOOKALIKE_MAP and token[i - 1].isalpha() and token[i + 1].isalpha()
+        if token[i] in LOOKALIKE_MAP and token[i - 1].isalpha() and token[i + 1].isalpha()
     ]
     if not interior:
         return None
     chars = []
     for i, ch in enumerate(token):
-        if ch in _LOOKALIKE_MAP and (i in interior or i in (0, len(token) - 1)):
-            ch = _LOOKALIKE_MAP[ch]
+        if ch in LOOKALIKE_MAP and (i in interior or i in (0, len(token) - 1)):
+            ch = LOOKALIKE_MAP[ch]
         chars.append((ch, i, i + 1))
     return chars
 
