@@ -13,10 +13,10 @@ import os
 import random
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ...errors import InputError
+from .example import Example
 from .generate import ALL_LANGS, LANGS, NEGATIVE_KINDS, POSITIVE_KINDS, draft
 from .partition import SPLITS
 
@@ -26,27 +26,11 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Example:
-    """One synthetic message. label 1 = a human-sale listing, 0 = anything else."""
-
-    text: str
-    label: int
-    lang: str  # ar | ckb | kmr | fa | tr | en | mixed
-    kind: str  # sale, auction, wanted, domestic_transfer, obfuscated; animal, news, ...
-    family: str  # "kind/lang/layout": the template family; each belongs to one split
-    split: str  # train | val | test
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
 def iter_corpus(n: int = 24000, seed: int = 0) -> Iterator[Example]:
     """The examples of `generate_corpus`, one at a time."""
     rng = random.Random(seed)
     for _ in range(n):
-        d = draft(rng)
-        yield Example(d.text, d.label, d.lang, d.kind, d.family, d.split)
+        yield draft(rng)
 
 
 def generate_corpus(n: int = 24000, seed: int = 0) -> list[Example]:

@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 
 from . import fields
+from .example import Example
 from .layouts import LISTING_LAYOUTS, PROSE_LAYOUTS, Parts
 from .lexicon import PLACES, Lexicon
 from .noise import informal
@@ -38,18 +39,6 @@ def _load_lexicons() -> dict[str, Lexicon]:
 
 
 LEXICONS = _load_lexicons()
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A generated message before it becomes an Example."""
-
-    text: str
-    label: int
-    lang: str
-    kind: str
-    family: str
-    split: str
 
 
 class _Writer:
@@ -110,49 +99,58 @@ def _tag(text: str) -> str:
     return "#" + text.replace(" ", "_")
 
 
+@dataclass(frozen=True)
+class _Offer:
+    """What a listing offers: its headline and the facts that go with it."""
+
+    head: str
+    extras: str  # name of the Lexicon pool of extra lines
+    item: str = ""
+    age: int | None = None
+    age_unit: str = "years"
+    usd: tuple[int, int] | None = None
+
+
+def _offer(w: _Writer, kind: str) -> _Offer:
+    rng, lead = w.rng, w.lead
+    if kind in ("sale", "auction", "wanted", "obfuscated"):
+        frames = {"sale": lead.sell_heads, "auction": lead.auction_heads, "wanted": lead.want_heads}
+        frame = frames.get(kind) or rng.choice(tuple(frames.values()))
+        item = w.pick(lead.persons)
+        return _Offer(w.pick(frame).format(item=item), "person_extras", item, rng.randint(9, 32), usd=(300, 15000))
+    if kind in ("animal", "goods", "vehicle", "weapon"):
+        frame = rng.choices((lead.sell_heads, lead.want_heads, lead.auction_heads), (0.7, 0.15, 0.15))[0]
+        if kind == "animal":
+            item, unit, max_age, lo, hi = w.pick(lead.animals)
+            return _Offer(w.pick(frame).format(item=item), "animal_extras", item, rng.randint(1, max_age), unit, (lo, hi))
+        item, lo, hi = w.pick({"goods": lead.goods, "vehicle": lead.vehicles, "weapon": lead.weapons}[kind])
+        return _Offer(w.pick(frame).format(item=item), f"{kind}_extras", item, usd=(lo, hi))
+    if kind == "domestic_transfer":
+        head = w.pick(lead.domestic_heads).format(nat=w.pick(lead.nationalities))
+        return _Offer(head, "domestic_extras", age=rng.randint(21, 45), usd=(1500, 7000))
+    if kind == "job_offer":
+        return _Offer(w.pick(lead.job_heads).format(role=w.pick(lead.job_roles)), "job_extras", usd=(250, 1500))
+    if kind == "recruitment":
+        return _Offer(w.pick(lead.recruit_heads).format(name=rng.choice(fields.NAMES[lead.lang])), "recruit_extras")
+    name = rng.choice(fields.NAMES_FEMALE[lead.lang])  # missing_person
+    return _Offer(w.pick(lead.missing_heads).format(name=name), "missing_extras", age=rng.randint(6, 30))
+
+
 def _listing(w: _Writer, kind: str) -> Parts:
     rng, lead = w.rng, w.lead
     gulf = kind in ("domestic_transfer", "job_offer", "recruitment")
-    age_unit, age_years, usd = "years", None, None
-    item = ""
-    if kind in ("sale", "auction", "wanted", "obfuscated"):
-        item = w.pick(lead.persons)
-        frame = {"sale": lead.sell_heads, "auction": lead.auction_heads, "wanted": lead.want_heads}.get(
-            kind, rng.choice((lead.sell_heads, lead.auction_heads, lead.want_heads)))
-        head = w.pick(frame).format(item=item)
-        age_years, usd, extras_of = rng.randint(9, 32), (300, 15000), "person_extras"
-    elif kind in ("animal", "goods", "vehicle", "weapon"):
-        frame = rng.choices((lead.sell_heads, lead.want_heads, lead.auction_heads), (0.7, 0.15, 0.15))[0]
-        if kind == "animal":
-            item, age_unit, max_age, lo, hi = w.pick(lead.animals)
-            age_years = rng.randint(1, max_age)
-        else:
-            item, lo, hi = w.pick({"goods": lead.goods, "vehicle": lead.vehicles, "weapon": lead.weapons}[kind])
-        head = w.pick(frame).format(item=item)
-        usd = (lo, hi)
-        extras_of = f"{kind}_extras"
-    elif kind == "domestic_transfer":
-        head = w.pick(lead.domestic_heads).format(nat=w.pick(lead.nationalities))
-        age_years, usd, extras_of = rng.randint(21, 45), (1500, 7000), "domestic_extras"
-    elif kind == "job_offer":
-        head = w.pick(lead.job_heads).format(role=w.pick(lead.job_roles))
-        usd, extras_of = (250, 1500), "job_extras"
-    elif kind == "recruitment":
-        head = w.pick(lead.recruit_heads).format(name=rng.choice(fields.NAMES[lead.lang]))
-        extras_of = "recruit_extras"
-    else:  # missing_person
-        head = w.pick(lead.missing_heads).format(name=rng.choice(fields.NAMES_FEMALE[lead.lang]))
-        age_years, extras_of = rng.randint(6, 30), "missing_extras"
-    if kind in ("obfuscated",) or (kind == "weapon" and rng.random() < 0.25):
+    offer = _offer(w, kind)
+    head = offer.head
+    if kind == "obfuscated" or (kind == "weapon" and rng.random() < 0.25):
         head = obfuscate(head, rng, w.split)
 
     parts = Parts(head=head)
-    if age_years is not None and (kind != "wanted" or rng.random() < 0.6):
+    if offer.age is not None and (kind != "wanted" or rng.random() < 0.6):
         lex = w.any()
-        w.field(parts, lex.age_labels, w.age(lex, age_years, age_unit), "age")
-    if usd is not None and (kind not in ("wanted",) or rng.random() < 0.5):
+        w.field(parts, lex.age_labels, w.age(lex, offer.age, offer.age_unit), "age")
+    if offer.usd is not None and (kind != "wanted" or rng.random() < 0.5):
         lex = w.any()
-        price = w.money(lex, *usd, gulf=gulf)
+        price = w.money(lex, *offer.usd, gulf=gulf)
         labels = {"domestic_transfer": lex.fee_labels, "job_offer": lex.salary_labels}.get(kind, lex.price_labels)
         w.field(parts, labels, price, "price")
         parts.price_bare = price
@@ -164,12 +162,12 @@ def _listing(w: _Writer, kind: str) -> Parts:
     parts.contact_bare = w.contact(lex)
     parts.contact_labelled = w.pick(lex.contact_labels).format(contact=parts.contact_bare)
     for _ in range(rng.choice((0, 1, 1, 2, 3))):
-        extra = w.pick(getattr(w.any(), extras_of))
+        extra = w.pick(getattr(w.any(), offer.extras))
         if extra not in parts.extras:
             parts.extras.append(extra.format(year=rng.randint(2005, 2023), km=w.native(lead, f"{rng.randint(20, 300)},000")))
     parts.opener = w.pick(w.any().openers)
     parts.closer = w.pick(w.any().closers)
-    parts.tags = [_tag(place)] + ([_tag(item)] if item else [])
+    parts.tags = [_tag(place)] + ([_tag(offer.item)] if offer.item else [])
     return parts
 
 
@@ -195,7 +193,7 @@ def _prose(w: _Writer, kind: str) -> Parts:
     return parts
 
 
-def draft(rng: random.Random) -> Draft:
+def draft(rng: random.Random) -> Example:
     """One random message."""
     split = rng.choices(tuple(SPLIT_WEIGHTS), tuple(SPLIT_WEIGHTS.values()))[0]
     label = int(rng.random() < POSITIVE_RATE)
@@ -210,4 +208,4 @@ def draft(rng: random.Random) -> Draft:
     text = layouts[layout](parts, rng, split).strip()
     if rng.random() < INFORMAL_RATE:
         text = informal(text, langs, rng)
-    return Draft(text=text, label=label, lang=lang, kind=kind, family=f"{kind}/{lang}/{layout}", split=split)
+    return Example(text=text, label=label, lang=lang, kind=kind, family=f"{kind}/{lang}/{layout}", split=split)
