@@ -57,7 +57,7 @@ from labeling.commands import serve, users  # noqa: E402
 main.add_command(serve)
 main.add_command(users)
 
-from reports.commands import case as case_command, report as report_command, verify as verify_command  # noqa: E402
+from reports.commands import alert, case, partner, report, verify  # noqa: E402
 
-for _command in (case_command, report_command, verify_command):
+for _command in (case, report, verify, partner, alert):
     main.add_command(_command)

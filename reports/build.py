@@ -20,7 +20,8 @@ from detector.hashing import sha256_bytes
 from detector.schema import AuditEvent, Case, ExportFile, Label, Message, Score
 from labeling.highlight import text_direction
 
-from .redact import REDACTION_NOTE, Masks, mask_names, redact_message
+from .links import message_links
+from .redact import PHONE_MASK, REDACTION_NOTE, Masks, is_masked_phone, mask_names, masked_phones, redact_message
 
 FORMAT = "detector-referral-report/1"
 LEAD_NOTICE = (
@@ -67,7 +68,11 @@ def _message(session: Session, message: Message, translation: str, masks: Masks 
     score = session.scalar(select(Score).where(Score.message_id == message.id)
                            .order_by(Score.created_at.desc(), Score.id.desc()).limit(1))
     text, signals = message.text, list(message.signals or [])
+    links = message_links(session, message.id)
     if masks is not None:
+        hidden = masked_phones(text, signals, masks)
+        links["entities"] = [{**e, "key": PHONE_MASK} if e["kind"] == "phone" and is_masked_phone(e["key"], hidden)
+                             else e for e in links["entities"]]
         text, signals = redact_message(text, signals, masks)
         translation = mask_names(translation, masks)
     stored = [m for m in message.media if m.kind == "photo"]
@@ -86,6 +91,7 @@ def _message(session: Session, message: Message, translation: str, masks: Masks 
         "text": text,
         "translation": translation,
         "signals": signals,
+        "links": links,
         "hashes": {"raw_sha256": message.raw_sha256, "text_sha256": text_sha256(message.text)},
         "export_file": _export(message.export_file),
         "versions": [{"version": v.version, "raw_sha256": v.raw_sha256, "export_file_id": v.export_file_id,

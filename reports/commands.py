@@ -163,3 +163,109 @@ def verify(db_url: str, report_path: Path, evidence_dir: Path) -> None:
         sys.exit(1)
     counted = len(report_["messages"])
     click.echo(f"{report_path}: all hashes match ({counted} message(s), their export files and photos).")
+
+
+# --------------------------------------------------------------------------- partners and alerts
+
+
+@click.group()
+def partner() -> None:
+    """Configure the partners who receive alerts."""
+
+
+@partner.command("add")
+@db_option
+@click.argument("name")
+@click.option("--email", help="Send alerts by e-mail to this address (SMTP from DETECTOR_SMTP_*).")
+@click.option("--webhook", help="POST alerts to this https:// URL, signed with --secret.")
+@click.option("--secret", default="", help="HMAC-SHA256 key for webhook signatures (16+ characters).")
+@click.option("--language", "languages", multiple=True, help="Only messages in this language (repeatable; default all).")
+@click.option("--place", "places", multiple=True, help="Only messages naming this place (repeatable; default all).")
+@click.option("--min-severity", type=click.Choice(["low", "medium", "high", "critical"]), default="low", show_default=True,
+              help="critical: suspected minors; high/medium/low: by model score.")
+def partner_add(db_url: str, name: str, email: str | None, webhook: str | None, secret: str,
+                languages: tuple[str, ...], places: tuple[str, ...], min_severity: str) -> None:
+    """Add partner NAME with one channel and its filters."""
+    from detector.db import open_database, session_scope
+
+    from .partners import add_partner
+
+    settings = _settings(db_url)
+    with session_scope(open_database(db_url)) as session:
+        p = add_partner(session, settings.actor, name, email=email, webhook=webhook, secret=secret,
+                        languages=languages, places=places, min_severity=min_severity)
+        click.echo(f"Added partner {p.name} ({p.channel} {p.address}).")
+
+
+@partner.command("list")
+@db_option
+def partner_list(db_url: str) -> None:
+    """List partners: channel, address, filters."""
+    from detector.db import open_database, session_scope
+
+    from .partners import list_partners
+
+    with session_scope(open_database(db_url)) as session:
+        partners = list_partners(session)
+        for p in partners:
+            click.echo(f"{p.name}\t{p.channel}\t{p.address}\tlanguages {','.join(p.languages) or 'all'}\t"
+                       f"places {','.join(p.places) or 'all'}\tmin {p.min_severity}\t{'active' if p.active else 'paused'}")
+        if not partners:
+            click.echo("No partners yet.")
+
+
+@click.group()
+def alert() -> None:
+    """Send alerts to partners (immediate for suspected minors, a daily digest otherwise)."""
+
+
+@alert.command("run")
+@db_option
+@click.option("--once", is_flag=True, help="One pass (queue and send what is due), then exit.")
+@click.option("--digest", is_flag=True, help="With --once: queue the daily digest now too.")
+@click.option("--every", default="60s", show_default=True, help="How often to look for new alerts and retries.")
+@click.option("--digest-at", default="08:00", show_default=True, help="Time of the daily digest (HH:MM, UTC).")
+def alert_run(db_url: str, once: bool, digest: bool, every: str, digest_at: str) -> None:
+    """Run the alert scheduler (APScheduler), or one pass with --once."""
+    import logging
+
+    from detector.db import open_database
+    from detector.schedule import parse_interval
+
+    from .schedule import alert_pass, parse_clock, run_alerts
+    from .transport import SmtpSettings
+
+    smtp, engine = SmtpSettings.from_env(), open_database(db_url)
+    if once:
+        queued, run = alert_pass(engine, smtp=smtp, digest=digest)
+        click.echo(f"Alerts: {queued} queued; {run.line()}.")
+        for delivery_id, error in run.failed:
+            click.echo(f"delivery {delivery_id} failed: {error}", err=True)
+        return
+    seconds = parse_interval(every)
+    parse_clock(digest_at)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    click.echo(f"Alerts every {every}, digest daily at {digest_at} UTC (Ctrl+C to stop).")
+    run_alerts(engine, smtp=smtp, every_seconds=seconds, digest_at=digest_at)
+
+
+@alert.command("test")
+@db_option
+@click.argument("name")
+def alert_test(db_url: str, name: str) -> None:
+    """Send a test alert to partner NAME now (a failure stays in the outbox and is retried)."""
+    from detector.db import open_database, session_scope
+
+    from .alerts import queue_test
+    from .outbox import deliver
+    from .partners import get_partner
+    from .transport import SmtpSettings
+
+    smtp, engine = SmtpSettings.from_env(), open_database(db_url)
+    with session_scope(engine) as session:
+        delivery_id = queue_test(session, get_partner(session, name)).id
+    run = deliver(engine, delivery_id, smtp=smtp)
+    if run.failed:
+        click.echo(f"Test alert to {name} failed: {run.failed[0][1]} (kept in the outbox; will be retried)", err=True)
+        sys.exit(1)
+    click.echo(f"Test alert sent to {name} (delivery {delivery_id}).")

@@ -97,6 +97,16 @@ def mask_names(text: str, masks: Masks) -> str:
     return text
 
 
+def masked_phones(text: str, signals: list[dict[str, Any]], masks: Masks) -> set[str]:
+    """Digits of every phone number in the message that redaction masks (for its linked entities too)."""
+    found = {digits(str(s.get("value") or s.get("text") or "")) for s in signals if _masked_phone(s, text, masks)}
+    return found | set(masks.phones)
+
+
+def is_masked_phone(value: str, phones: set[str]) -> bool:
+    return any(_same_phone(digits(value), p) for p in phones)
+
+
 def redact_message(text: str, signals: list[dict[str, Any]], masks: Masks) -> tuple[str, list[dict[str, Any]]]:
     """The message text and signals with victims' names and family phones masked (seller's contacts kept)."""
     masked = [_masked_phone(s, text, masks) for s in signals]

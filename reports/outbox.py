@@ -1,0 +1,125 @@
+"""The delivery outbox: send what is due, retry failures with exponential backoff, lose nothing.
+
+A delivery is claimed before it is sent (a conditional UPDATE, so two workers never send the
+same one), then marked sent, or given its next attempt time: base x 2^(attempts-1), at most
+`max_seconds`, with no limit on attempts. Every attempt is an AuditEvent. Just before sending,
+the messages in it are checked again: if one is no longer confirmed and reviewed, the delivery
+is withheld and the others are queued afresh on the next pass.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.orm import selectinload
+
+from detector.db import session_scope
+from detector.schema import AlertedMessage, AuditEvent, Delivery
+from labeling.review import referable_message_ids
+
+from .transport import DeliveryFailed, SmtpSettings, send
+
+CLAIM_SECONDS = 300  # a claimed delivery is retried after this if its worker died mid-send
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_seconds: float = 60.0
+    max_seconds: float = 6 * 3600.0
+
+    def delay(self, attempts: int) -> timedelta:
+        return timedelta(seconds=min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1)))
+
+
+@dataclass
+class OutboxRun:
+    """What one pass over the outbox did."""
+
+    sent: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    withheld: list[int] = field(default_factory=list)
+
+    def line(self) -> str:
+        return f"{len(self.sent)} sent, {len(self.failed)} failed (will retry), {len(self.withheld)} withheld"
+
+
+def _audit(session, delivery: Delivery, action: str, **after: object) -> None:  # type: ignore[no-untyped-def]
+    session.add(AuditEvent(actor="alerts", action=action, object_type="delivery", object_id=str(delivery.id),
+                           after={"partner": delivery.partner.name, "key": delivery.key, "attempt": delivery.attempts,
+                                  **after}))
+
+
+def _claim(engine: Engine, delivery_id: int, now: datetime) -> bool:
+    with session_scope(engine) as session:
+        claimed = session.execute(
+            update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "pending",
+                                   Delivery.next_attempt_at <= now)
+            .values(attempts=Delivery.attempts + 1, next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)))
+        return claimed.rowcount == 1
+
+
+def _withhold_if_unconfirmed(engine: Engine, delivery_id: int) -> bool:
+    with session_scope(engine) as session:
+        delivery = session.get(Delivery, delivery_id, options=[selectinload(Delivery.partner)])
+        ids = [item["message_id"] for item in json.loads(delivery.body).get("items", [])]
+        referable = set(referable_message_ids(session)) if ids else set()
+        gone = [i for i in ids if i not in referable]
+        if not gone:
+            return False
+        delivery.status = "withheld"
+        session.execute(delete(AlertedMessage).where(AlertedMessage.delivery_id == delivery.id))
+        _audit(session, delivery, "delivery_withheld", no_longer_confirmed=gone)
+        return True
+
+
+def _record(engine: Engine, delivery_id: int, now: datetime, policy: RetryPolicy, error: str | None) -> None:
+    with session_scope(engine) as session:
+        delivery = session.get(Delivery, delivery_id, options=[selectinload(Delivery.partner)])
+        if error is None:
+            delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
+            _audit(session, delivery, "delivery_sent", channel=delivery.partner.channel)
+        else:
+            delivery.next_attempt_at = now + policy.delay(delivery.attempts)
+            delivery.last_error = error[:2000]
+            _audit(session, delivery, "delivery_failed", error=delivery.last_error,
+                   next_attempt_at=delivery.next_attempt_at.isoformat())
+
+
+def deliver(engine: Engine, delivery_id: int, *, smtp: SmtpSettings, policy: RetryPolicy = RetryPolicy(),
+            now: datetime | None = None, run: OutboxRun | None = None) -> OutboxRun:
+    """Try one delivery if it is due (claimed first; withheld if a message lost its confirmation)."""
+    now = now or datetime.now(timezone.utc)
+    run = run or OutboxRun()
+    if not _claim(engine, delivery_id, now):
+        return run
+    if _withhold_if_unconfirmed(engine, delivery_id):
+        run.withheld.append(delivery_id)
+        return run
+    with session_scope(engine) as session:
+        delivery = session.get(Delivery, delivery_id, options=[selectinload(Delivery.partner)])
+        session.expunge(delivery)
+    try:
+        send(delivery, smtp)
+    except DeliveryFailed as exc:
+        _record(engine, delivery_id, now, policy, str(exc))
+        run.failed.append((delivery_id, str(exc)))
+    else:
+        _record(engine, delivery_id, now, policy, None)
+        run.sent.append(delivery_id)
+    return run
+
+
+def deliver_due(engine: Engine, *, smtp: SmtpSettings, policy: RetryPolicy = RetryPolicy(),
+                now: datetime | None = None) -> OutboxRun:
+    """Send every pending delivery whose time has come, oldest first."""
+    now = now or datetime.now(timezone.utc)
+    with session_scope(engine) as session:
+        due = list(session.scalars(select(Delivery.id).where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+                                   .order_by(Delivery.next_attempt_at, Delivery.id)))
+    run = OutboxRun()
+    for delivery_id in due:
+        deliver(engine, delivery_id, smtp=smtp, policy=policy, now=now, run=run)
+    return run
