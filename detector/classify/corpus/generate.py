@@ -112,24 +112,25 @@ class _Offer:
 
 
 def _offer(w: _Writer, kind: str) -> _Offer:
-    rng, lead = w.rng, w.lead
+    """The headline: in mixed messages the frame may come from the other language ("سبية for sale")."""
+    rng, lead, other = w.rng, w.lead, w.any()
     if kind in ("sale", "auction", "wanted", "obfuscated"):
-        frames = {"sale": lead.sell_heads, "auction": lead.auction_heads, "wanted": lead.want_heads}
+        frames = {"sale": other.sell_heads, "auction": other.auction_heads, "wanted": other.want_heads}
         frame = frames.get(kind) or rng.choice(tuple(frames.values()))
         item = w.pick(lead.persons)
         return _Offer(w.pick(frame).format(item=item), "person_extras", item, rng.randint(9, 32), usd=(300, 15000))
     if kind in ("animal", "goods", "vehicle", "weapon"):
-        frame = rng.choices((lead.sell_heads, lead.want_heads, lead.auction_heads), (0.7, 0.15, 0.15))[0]
+        frame = rng.choices((other.sell_heads, other.want_heads, other.auction_heads), (0.7, 0.15, 0.15))[0]
         if kind == "animal":
             item, unit, max_age, lo, hi = w.pick(lead.animals)
             return _Offer(w.pick(frame).format(item=item), "animal_extras", item, rng.randint(1, max_age), unit, (lo, hi))
         item, lo, hi = w.pick({"goods": lead.goods, "vehicle": lead.vehicles, "weapon": lead.weapons}[kind])
         return _Offer(w.pick(frame).format(item=item), f"{kind}_extras", item, usd=(lo, hi))
     if kind == "domestic_transfer":
-        head = w.pick(lead.domestic_heads).format(nat=w.pick(lead.nationalities))
+        head = w.pick(other.domestic_heads).format(nat=w.pick(lead.nationalities))
         return _Offer(head, "domestic_extras", age=rng.randint(21, 45), usd=(1500, 7000))
     if kind == "job_offer":
-        return _Offer(w.pick(lead.job_heads).format(role=w.pick(lead.job_roles)), "job_extras", usd=(250, 1500))
+        return _Offer(w.pick(other.job_heads).format(role=w.pick(lead.job_roles)), "job_extras", usd=(250, 1500))
     if kind == "recruitment":
         return _Offer(w.pick(lead.recruit_heads).format(name=rng.choice(fields.NAMES[lead.lang])), "recruit_extras")
     name = rng.choice(fields.NAMES_FEMALE[lead.lang])  # missing_person

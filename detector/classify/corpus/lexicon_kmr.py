@@ -22,7 +22,7 @@ LEXICON = Lexicon(
     persons=(
         "keç", "jin", "dîl", "keça êzidî", "kole", "jina êzidî", "keçika dîl", "jineke ciwan", "dîla êzidî",
         "cariye", "kur", "keçeke ciwan", "jina dîl", "sebiye", "keçik",
-        "keça biçûk", "du keç", "jina ciwan", "keça Kurd", "dîla ciwan",
+        "keça biçûk", "keça nûciwan", "jina ciwan", "keça Kurd", "dîla ciwan",
     ),
     animals=(
         ("pisîkên Farisî", "months", 6, 50, 300), ("hespê Erebî", "years", 12, 1500, 20000),
