@@ -45,7 +45,7 @@ def test_on_the_synthetic_corpus_it_is_a_weak_detector() -> None:
         texts = [e.text for e in corpus if e.kind == kind]
         return sum(map(keyword_alert, texts)) / len(texts)
 
-    assert rate("sale") > 0.5  # it does catch plain listings
+    assert rate("sale") > 0.35  # it does catch many plain listings
     assert rate("obfuscated") < rate("sale") - 0.2  # misses spelled-out words
     assert rate("news") > 0.2 and rate("advocacy") + rate("missing_person") > 0.05  # fires on reporting
     assert rate("animal") < 0.05
