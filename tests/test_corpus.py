@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
 import random
 import re
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -35,6 +39,14 @@ def test_same_seed_same_corpus_other_seed_other_corpus() -> None:
     assert first == generate_corpus(400, seed=7)
     other = generate_corpus(400, seed=8)
     assert [e.text for e in first] != [e.text for e in other]
+
+
+def test_same_corpus_in_another_process_with_another_hash_seed() -> None:
+    script = ("import hashlib; from detector.classify.corpus import generate_corpus; "
+              "print(hashlib.sha256(repr(generate_corpus(300, seed=4)).encode()).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": str(h)},
+                              capture_output=True, text=True, check=True).stdout for h in (1, 2)}
+    assert digests == {hashlib.sha256(repr(generate_corpus(300, seed=4)).encode()).hexdigest() + "\n"}
 
 
 def test_example_fields_and_dict(corpus: list[Example]) -> None:
