@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable, Sequence
 
 __all__ = ["DIGITS", "LETTER_FOLD", "LOOKALIKE_MAP", "Normalised", "normalise"]
 
@@ -81,8 +81,8 @@ class Normalised:
 
     text: str
     original: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    starts: Sequence[int]
+    ends: Sequence[int]
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a span of the derived text to the span of original text that produced it."""
@@ -106,7 +106,7 @@ def _fold_text(text: str) -> tuple[str, list[int], list[int]]:
     pieces = [_FOLD[c] for c in text]
     out = "".join(pieces)
     if len(out) == len(text) and "" not in pieces and unicodedata.is_normalized("NFC", out):
-        return out, list(range(len(text))), list(range(1, len(text) + 1))
+        return out, range(len(text)), range(1, len(text) + 1)  # identity map, no copies
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -265,7 +265,9 @@ def normalise(text: str) -> Normalised:
         text = str(text or "")
     folded, starts, ends = _fold_text(text)
     folded, starts, ends = _drop_stray_zwnj(folded, starts, ends)
-    has_at = "@" in folded or "." in folded
+    has_links = "@" in folded or "www." in folded or "://" in folded or ".me/" in folded
     for pattern, rewrite in _PASSES:
-        folded, starts, ends = _run_pass(folded, starts, ends, pattern, rewrite, has_at)
-    return Normalised(folded, text, tuple(starts), tuple(ends))
+        folded, starts, ends = _run_pass(folded, starts, ends, pattern, rewrite, has_links)
+    if isinstance(starts, list):
+        starts, ends = tuple(starts), tuple(ends)
+    return Normalised(folded, text, starts, ends)
