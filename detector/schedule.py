@@ -188,10 +188,19 @@ def watch_pass(
         from .ingest.analysis import analyse_pending
 
         result.analysed = analyse_pending(engine)
-    result.scoring = score_new(engine, settings) if score else "scoring off"
+    result.scoring = _after_ingest("scoring", score_new, engine, settings) if score else "scoring off"
     if score:
-        result.linking = link_new(engine, settings)
+        result.linking = _after_ingest("linking", link_new, engine, settings)
     return result
+
+
+def _after_ingest(stage: str, step: Callable[[Engine, Settings], str], engine: Engine, settings: Settings) -> str:
+    """Run a stage after ingest; its failure is logged and reported, and never hides what was ingested."""
+    try:
+        return step(engine, settings)
+    except Exception as exc:  # noqa: BLE001 - the pass's own counts must still be logged
+        log.exception("%s failed", stage)
+        return f"{stage} failed: {exc}"
 
 
 # --------------------------------------------------------------------------- the scheduled job

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from datetime import datetime, timedelta, timezone
@@ -17,7 +18,18 @@ from detector.ingest.synthetic_telegram import edit_messages, write_telegram_htm
 from detector.ingest.synthetic_whatsapp import write_whatsapp_txt, write_whatsapp_zip
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4 + b"\xff\xd9"
+
+
+def _jpeg() -> bytes:
+    """A small real JPEG photo (a plain coloured square), the same bytes every run."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (180, 120, 60)).save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+JPEG = _jpeg()
 GOODS = ("Kitten, 2 months, 50 USD", "Used phone for sale, 120 USD", "Bicycle wanted in Mosul", "Goat for sale")
 
 

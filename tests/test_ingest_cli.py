@@ -232,3 +232,26 @@ def test_new_and_edited_messages_get_language_and_signals(db, tmp_path):
     with engine.connect() as conn:
         signals = conn.execute(select(Message.signals).where(Message.external_id == "1")).scalar_one()
     assert [s["value"] for s in signals if s["type"] == "price"] == [{"amount": 35.0, "currency": "USD"}]
+
+
+def test_zipped_telegram_exports_with_their_media(db, tmp_path):
+    db_url, engine = db
+    folder = tmp_path / "ChatExport_2024-03-01"
+    result_json = telegram_json(folder, messages(4, photo_at=0))
+    photo = next((folder / "photos").iterdir())
+    pages = telegram_html(tmp_path / "html", messages(5), per_page=2)
+    members = {f"ChatExport_2024-03-01/{p.relative_to(folder)}": p.read_bytes() for p in (result_json, photo)}
+    members.update({f"html/{p.name}": p.read_bytes() for p in pages})
+    members["html/notes.txt"] = b"a text file that is not an export"
+    archive = make_zip(tmp_path / "telegram.zip", members)
+
+    result, summary = ingest_json(db_url, tmp_path / "ev", archive)
+
+    assert result.exit_code == 0, result.stderr
+    assert summary == {"files": 4, "messages_new": 9, "messages_seen": 0, "errors": []}
+    with engine.connect() as conn:
+        names = conn.execute(select(ExportFile.name).order_by(ExportFile.id)).scalars().all()
+        media = conn.execute(select(Media.rel_path, Media.status, Media.sha256)).all()
+    assert names == [f"{archive}/ChatExport_2024-03-01/result.json", f"{archive}/html/messages.html",
+                     f"{archive}/html/messages2.html", f"{archive}/html/messages3.html"]
+    assert (f"photos/{photo.name}", "stored", sha256_bytes(JPEG)) in [tuple(m) for m in media]

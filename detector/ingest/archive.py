@@ -216,10 +216,3 @@ class ZipMedia:
             raise _refuse(self.display, rel_path, problem)
         name = normalised(str(self.base / normalised(rel_path)))
         return self.archive.open(name) if name in self.archive.members else None
-
-
-class NoMedia:
-    """An export read from a stream alone: its media are absent."""
-
-    def open(self, rel_path: str) -> BinaryIO | None:
-        return None

@@ -103,11 +103,9 @@ class Loader:
 
     def load(self, export: ExportInfo, records: Iterable[MessageRecord], media: MediaResolver) -> LoadResult:
         """Store one export file's records; an export already stored (same SHA-256) adds nothing."""
-        known = self.conn.execute(
-            select(export_t.c.messages_new, export_t.c.messages_seen).where(export_t.c.sha256 == export.sha256)
-        ).first()
+        known = self.stored_export(export.sha256)
         if known is not None:
-            return LoadResult(messages_seen=known.messages_new + known.messages_seen, already_stored=True)
+            return known
         export_id = self.conn.execute(
             insert(export_t).returning(export_t.c.id),
             {
@@ -129,6 +127,15 @@ class Loader:
             .values(messages_new=result.messages_new, messages_seen=result.messages_seen)
         )
         return result
+
+    def stored_export(self, sha256: str) -> LoadResult | None:
+        """For an export file stored before (same SHA-256): its messages, all counted as seen."""
+        row = self.conn.execute(
+            select(export_t.c.messages_new, export_t.c.messages_seen).where(export_t.c.sha256 == sha256)
+        ).first()
+        if row is None:
+            return None
+        return LoadResult(messages_seen=row.messages_new + row.messages_seen, already_stored=True)
 
     def discard_created_blobs(self) -> None:
         """Remove blobs this loader created; call when the transaction rolled back."""

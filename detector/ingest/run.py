@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Settings
 from ..errors import DetectorError, InputError
 from ..hashing import sha256_file
-from ..schema import ExportFile
 from .archive import FolderMedia, MediaResolver, SafeZip, ZipMedia, is_zip
 from .detect import HEAD_BYTES, detect_format
 from .evidence import EvidenceStore, clean_suffix
@@ -61,6 +60,13 @@ class InputResult:
     messages_seen: int = 0
     versions_new: int = 0
     error: str | None = None
+
+    def add(self, result: LoadResult) -> None:
+        """Count one export file of this input."""
+        self.files += 1
+        self.messages_new += result.messages_new
+        self.messages_seen += result.messages_seen
+        self.versions_new += result.versions_new
 
 
 @dataclass(slots=True)
@@ -248,25 +254,15 @@ class _Ingester:
                 raise InputError(display, "archive holds no Telegram or WhatsApp export")
 
     def _already_stored(self, loader: Loader, sha256: str, item: InputResult) -> bool:
-        row = loader.conn.execute(
-            select(ExportFile.messages_new, ExportFile.messages_seen).where(ExportFile.sha256 == sha256)
-        ).first()
-        if row is None:
-            return False
-        item.files += 1
-        item.messages_seen += row.messages_new + row.messages_seen
-        if self.progress is not None:
-            self.progress.advance(0)
-        return True
+        known = loader.stored_export(sha256)
+        if known is not None:
+            item.add(known)
+        return known is not None
 
     def _load(self, loader: Loader, export: ExportInfo, media: MediaResolver, item: InputResult) -> None:
         with self.evidence.open(export.stored_path) as raw:
             stream = io.BufferedReader(_Counted(raw, self.progress), buffer_size=1 << 20)
-            result: LoadResult = loader.load(export, _parse(export.format, stream, export.name, self.timezone), media)
-        item.files += 1
-        item.messages_new += result.messages_new
-        item.messages_seen += result.messages_seen
-        item.versions_new += result.versions_new
+            item.add(loader.load(export, _parse(export.format, stream, export.name, self.timezone), media))
 
 
 def input_size(path: Path) -> int:
