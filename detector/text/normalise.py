@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from detector.text.spans import SpanSet
 
 __all__ = ["DIGITS", "LETTER_FOLD", "LOOKALIKE_MAP", "Normalised", "normalise"]
 
@@ -58,12 +60,10 @@ def _fold_char(c: str) -> str:
         return LETTER_FOLD[c]
     out = []
     for ch in unicodedata.normalize("NFKC", c):
-        ch = LETTER_FOLD.get(ch, ch)
-        ch = DIGITS.get(ch, ch)
-        low = ch.lower() if ch != "İ" else "i"
-        out.append(low if len(low) == 1 or ch == "ẞ" else low[0])
-    folded = "".join(c2 for c2 in out if not _is_arabic_mark(c2) and c2 not in _INVISIBLE)
-    return folded
+        ch = DIGITS.get(ch, LETTER_FOLD.get(ch, ch))
+        if not _is_arabic_mark(ch) and ch not in _INVISIBLE:
+            out.append(ch.lower()[:1] or ch)  # only İ lowers to two characters; it is folded above
+    return "".join(out)
 
 
 class _FoldCache(dict):
@@ -188,10 +188,6 @@ _SPLIT = re.compile(
 _SPLIT_LETTER = re.compile(rf"[{_LETTER}]")
 
 
-def _outside(protected: list[tuple[int, int]], a: int, b: int) -> bool:
-    return not any(pa < b and a < pb for pa, pb in protected)
-
-
 def _stretch_edits(m: re.Match) -> list[tuple[str, int, int]]:
     return [(m.group(1), 0, m.end() - m.start())]
 
@@ -241,10 +237,12 @@ _PASSES: tuple[tuple[re.Pattern, _Rewrite], ...] = (
 
 
 def _run_pass(text, starts, ends, pattern: re.Pattern, rewrite: _Rewrite, protect: bool):
-    protected = [m.span() for m in _PROTECTED.finditer(text)] if protect else []
+    protected = SpanSet()
+    for m in _PROTECTED.finditer(text) if protect else ():
+        protected.add(*m.span())
     edits: list[Edit] = []
     for m in pattern.finditer(text):
-        if protected and not _outside(protected, m.start(), m.end()):
+        if protect and protected.overlaps(m.start(), m.end()):
             continue
         chars = rewrite(m)
         if chars is not None:
