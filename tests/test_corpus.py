@@ -217,6 +217,8 @@ def test_write_jsonl_round_trip_and_bad_folder(tmp_path, corpus: list[Example]) 
     with pytest.raises(InputError, match="folder does not exist"):
         write_jsonl(corpus[:5], tmp_path / "missing" / "c.jsonl")
     assert not (tmp_path / "missing").exists()
+    with pytest.raises(InputError, match=r"cannot write here \(File name too long\)"):
+        write_jsonl(corpus[:5], tmp_path / ("x" * 300 + ".jsonl"))
     assert [p.name for p in tmp_path.iterdir()] == ["c.jsonl"]  # no temporary left behind
 
 

@@ -43,7 +43,10 @@ def write_jsonl(examples: Iterable[Example], path: str | Path) -> int:
     target = Path(path)
     if not target.parent.is_dir():
         raise InputError(target, "folder does not exist")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(target, f"cannot write here ({exc.strerror})") from exc
     count = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -51,7 +54,9 @@ def write_jsonl(examples: Iterable[Example], path: str | Path) -> int:
                 out.write(json.dumps(example.to_dict(), ensure_ascii=False) + "\n")
                 count += 1
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:  # nothing half-written stays behind
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError(target, f"cannot write here ({exc.strerror})") from exc
         raise
     return count
