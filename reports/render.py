@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from detector.errors import ConfigError
 from labeling.highlight import describe, segments
@@ -52,13 +53,13 @@ def font_file(family: str) -> Path:
     return Path(found[1])
 
 
-def font_css(embed: bool) -> str:
+def font_css(embed: bool) -> Markup:
     """@font-face rules for the Arabic-script fonts: files for the PDF, local() names for HTML."""
     rules = []
     for family in ARABIC_FONTS:
         source = f'url("{font_file(family).as_uri()}")' if embed else f'local("{family}")'
         rules.append(f'@font-face {{ font-family: "{family}"; src: {source}; }}')
-    return "\n".join(rules)
+    return Markup("\n".join(rules))  # built here from fontconfig paths, never from message data
 
 
 def to_html(report: dict[str, Any], photo_uris: dict[int, str], *, for_pdf: bool = False) -> str:
