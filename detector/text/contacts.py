@@ -15,9 +15,9 @@ import phonenumbers
 
 from detector.text.spans import SpanSet
 
-__all__ = ["find_contacts", "REGIONS"]
+__all__ = ["find_contacts"]
 
-REGIONS = ("IQ", "SY", "TR", "IR", "KW", "SA", "AE", "JO", "LB")
+# Country codes of IQ SY TR IR KW SA AE JO LB, recognised even without "+" or "00".
 _COUNTRY_CODES = ("964", "963", "90", "98", "965", "966", "971", "962", "961")
 
 _EMAIL = re.compile(r"(?<![\w.+-])[a-z0-9][a-z0-9._%+-]{0,63}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,6}\.[a-z]{2,24}(?!\w)")
