@@ -22,6 +22,7 @@ from detector.errors import ConfigError, DetectorError, InputError, ModelError, 
 from .accounts import LoginLimiter
 from .errors import BadRequest, NotLoggedIn, RateLimited
 from .security import SECURITY_HEADERS, csrf_guard, session_secret
+from . import referrals
 from .web import public, render, router
 
 PACKAGE_DIR = Path(__file__).parent
@@ -100,6 +101,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False, secret_file:
     app.state.limiter = limiter or LoginLimiter()
     app.include_router(public)
     app.include_router(router)
+    referrals.install(app)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     app.add_exception_handler(DetectorError, _detector_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

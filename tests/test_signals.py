@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from dataclasses import FrozenInstanceError
 from pathlib import Path
@@ -238,3 +239,18 @@ def test_a_megabyte_message_is_analysed() -> None:
     assert result.language.code == "ar"
     assert sum(s.type == "contact" for s in result.signals) >= 15_000
     assert all(text[s.start:s.end] == s.text for s in result.signals[:100])
+
+
+def test_random_unicode_never_breaks_the_offsets() -> None:
+    """Seeded fuzz over Latin, Arabic, presentation forms, invisibles, emoji and surrogates."""
+    rnd = random.Random(7)
+    ranges = [(0, 0x250), (0x600, 0x700), (0x200B, 0x2070), (0xFB50, 0xFBFF), (0xFE70, 0xFEFF), (0x1F300, 0x1F400)]
+    alphabet = [chr(c) for a, b in ranges for c in range(a, b)] + ["\ud800", "\udfff", "İ", "ı"]
+    seeds = ["جارية ١٧ سنة ٤٠٠٠ دولار", "s.l.a.v.e 07701234567", "5 bin TL", "@user_1 t.me/x_y", "a@b.com"]
+    for _ in range(400):
+        parts = [rnd.choice(seeds) if rnd.random() < 0.3 else "".join(rnd.choices(alphabet, k=rnd.randint(0, 12)))
+                 for _ in range(rnd.randint(0, 6))]
+        text = " ".join(parts)
+        result = analyse(text)
+        assert all(0 <= s.start < s.end <= len(text) and text[s.start:s.end] == s.text for s in result.signals)
+        assert len(result.normalised.starts) == len(result.normalised.text)
