@@ -247,7 +247,7 @@ HANDWRITTEN = Path(__file__).parent / "data" / "handwritten_eval.jsonl"
 
 def test_handwritten_set_is_balanced_and_unlike_any_template(corpus: list[Example]) -> None:
     rows = [json.loads(line) for line in HANDWRITTEN.read_text(encoding="utf-8").splitlines()]
-    assert len(rows) >= 240
+    assert len(rows) >= 240 and len({r["text"] for r in rows}) == len(rows)
     assert all(set(r) == {"text", "label", "lang", "kind"} and r["text"].strip() for r in rows)
     by_lang = Counter(r["lang"] for r in rows)
     assert all(by_lang[lang] >= 40 for lang in ("ar", "ckb", "kmr", "fa", "tr", "en")) and by_lang["mixed"] >= 10
