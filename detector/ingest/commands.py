@@ -124,6 +124,8 @@ def ingest_command(
     try:
         with RichProgress(err) as progress:
             summary = ingest_paths(engine, settings, paths, analyse=not no_analyse, progress=progress)
+    except KeyboardInterrupt:
+        raise click.ClickException("interrupted: files already reported as stored are kept; the one being read is not")
     finally:
         engine.dispose()
     for line in summary.errors:
