@@ -74,6 +74,11 @@ _WORDS = {
               "we i it on at be have has call contact looking buy sell selling new good your "
               "what how who when where me our us am was will can do does not no".split()),
 }
+# People often type Turkish and Kurmanji without their letters (yasinda, firotine): every
+# word also counts in its undotted spelling.
+_UNDOTTED = str.maketrans("ışçğöüêîû", "iscgoueiu")
+for _code in ("tr", "kmr"):
+    _WORDS[_code] |= {w.translate(_UNDOTTED) for w in _WORDS[_code]}
 _LATIN_CODES = ("tr", "kmr", "en")
 _SAMPLE = 2000  # characters enough to identify a language; longer texts are not read further
 

@@ -215,15 +215,21 @@ def _number_o_edits(m: re.Match) -> list[tuple[str, int, int]]:
 
 
 def _split_edits(m: re.Match) -> list[tuple[str, int, int]] | None:
+    """Join the letters held apart by the run's most common filler; other fillers become
+    word breaks (k.a.d.i.n m.e.z.a.t.a -> kadin mezata)."""
     run = m.group()
     letters = list(_SPLIT_LETTER.finditer(run))
-    seps = {run[a.end():b.start()] for a, b in zip(letters, letters[1:])}
-    if len({s.strip() or " " for s in seps}) > 1:
-        return None  # mixed fillers: ordinary text, not one spelled-out word
+    kinds = ["".join(sorted(set(run[a.end():b.start()].replace(" ", "")))) or " "
+             for a, b in zip(letters, letters[1:])]
+    joiner = max(set(kinds), key=kinds.count)
+    if kinds.count(joiner) < 2:
+        return None
     out = []
     for k, lm in enumerate(letters):
-        hi = letters[k + 1].start() if k + 1 < len(letters) else lm.end()
-        out.append((lm.group(), lm.start(), max(hi, lm.end())))
+        if k and kinds[k - 1] != joiner:
+            out.append((" ", letters[k - 1].end(), lm.start()))
+        hi = letters[k + 1].start() if k + 1 < len(letters) and kinds[k] == joiner else lm.end()
+        out.append((lm.group(), lm.start(), hi))
     return out
 
 
