@@ -100,8 +100,8 @@ def fit_combiner(p_fast: np.ndarray, p_transformer: np.ndarray, y: np.ndarray) -
     """(w_fast, w_transformer, bias) of a logistic combination of the two tiers' logits."""
     from sklearn.linear_model import LogisticRegression
 
-    if len(np.unique(y)) < 2:
-        return 0.0, 1.0, 0.0
+    if min(int((y == 0).sum()), int((y == 1).sum())) < 5:  # too few to learn from: average the logits
+        return 0.5, 0.5, 0.0
     features = np.column_stack([logit(p_fast), logit(p_transformer)])
     model = LogisticRegression(C=1.0).fit(features, y)
     return float(model.coef_[0, 0]), float(model.coef_[0, 1]), float(model.intercept_[0])

@@ -23,6 +23,7 @@ from ..text import Analysis, analyse
 MAX_CHARS = 20_000  # text beyond this is not read by the classifier (1 MB messages stay cheap)
 _PRIME = np.uint64(1_000_003)
 _MIX = np.uint64(0xFF51AFD7ED558CCD)
+_COUNT_BEFORE = re.compile(r"(?<![\d.,])(\d[\d,.٬]*)\s+(?:\S+\s+)?$")
 _NOT_LETTER = re.compile(r"[\W\d_]+")
 _DIGITS = str.maketrans({chr(base + d): "0" for base in (0x30, 0x660, 0x6F0) for d in range(10)})
 
@@ -36,17 +37,17 @@ SIGNAL_FEATURES: tuple[str, ...] = (
     "username or link",
     "place",
     "person term",
-    "sale term",
-    "wanted term",
-    "auction term",
-    "transfer term",
     "person + sale",
+    "person + auction",
+    "person + wanted",
+    "person + transfer",
     "person + price",
     "person + age",
+    "person + minor",
+    "people counted",
     "age + price",
     "minor + price",
-    "transfer + price",
-    "wanted + person",
+    "trade term + price",
     "several terms",
     "short text",
     "long text",
@@ -163,7 +164,9 @@ def signal_vector(analysis: Analysis) -> np.ndarray:
                 adult = True
         elif signal.type == "contact":
             kinds.add("phone" if signal.subtype == "phone" else "handle")
-    person, sale = "term:person" in kinds, "term:sale" in kinds or "term:auction" in kinds
+    person = "term:person" in kinds
+    counted = _people_counted(analysis)
+    trade = any(f"term:{t}" in kinds for t in ("sale", "auction", "wanted", "transfer"))
     price, age = "price" in kinds, "age" in kinds
     length = len(analysis.normalised.text)
     values = (
@@ -176,22 +179,37 @@ def signal_vector(analysis: Analysis) -> np.ndarray:
         "handle" in kinds,
         "place" in kinds,
         person,
-        "term:sale" in kinds,
-        "term:wanted" in kinds,
-        "term:auction" in kinds,
-        "term:transfer" in kinds,
-        person and sale,
+        person and "term:sale" in kinds,
+        person and "term:auction" in kinds,
+        person and "term:wanted" in kinds,
+        person and "term:transfer" in kinds,
         person and price,
         person and age,
+        person and minor,
+        counted,
         age and price,
         minor and price,
-        "term:transfer" in kinds and price,
-        "term:wanted" in kinds and person,
+        trade and price,
         min(terms, 4) / 4.0,
         length < 40,
         length > 400,
     )
     return np.asarray(values, dtype=np.float32)
+
+
+def _people_counted(analysis: Analysis) -> bool:
+    """A number (10 or more) right before a person word, no age or price: "1,955 Yazidi women freed"."""
+    original = analysis.normalised.original
+    numeric = [(s.start, s.end) for s in analysis.signals if s.type in ("age", "price")]
+    for signal in analysis.signals:
+        if signal.type == "term" and signal.subtype == "person":
+            before = original[max(0, signal.start - 30) : signal.start]
+            found = _COUNT_BEFORE.search(before)
+            if found and int("".join(c for c in found.group(1) if c.isdigit()) or 0) >= 10:
+                start = signal.start - len(before) + found.start()
+                if not any(a <= start < b for a, b in numeric):
+                    return True
+    return False
 
 
 def signal_matrix(analyses: Sequence[Analysis]) -> np.ndarray:

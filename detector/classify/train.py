@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .cascade import CascadeParams, cascade_scores, choose_high, choose_low, choose_threshold, fit_combiner
+from .cascade import CascadeParams, choose_high, choose_low, choose_threshold, combine, fit_combiner
 from .evaluate import Labelled, evaluate_records, read_labelled
 from .fast_tier import FastTier
 from .features import analyse_all
@@ -80,13 +80,9 @@ def train_model(train: Sequence[Any], val: Sequence[Any], *, transformer: bool, 
     fast = FastTier(n_features=n_features).fit(train_an, y_train, X_calib=val_an, y_calib=y_val)
     advance(1)
     p_val = fast.predict_proba(val_an)[:, 1]
-    params = CascadeParams()
-    files: dict[str, bytes] = {}
-    tier = None
+    params, files, tier, final = CascadeParams(), {}, None, p_val
     if transformer:
-        tier, params, files = _fit_transformer(train, y_train, val, y_val, p_val, seed, stage)
-    val_texts = [e.text for e in val]
-    final, _p, _mask = cascade_scores(fast, tier, params, val_an, val_texts)
+        tier, params, files, final = _fit_transformer(train, y_train, val, y_val, p_val, seed, stage)
     threshold = choose_threshold(final, y_val, MIN_RECALL)
     arrays, fast_params = fast.to_arrays()
     files |= {FAST_WEIGHTS: npz_bytes(arrays), FAST_PARAMS: json_bytes(fast_params)}
@@ -95,8 +91,14 @@ def train_model(train: Sequence[Any], val: Sequence[Any], *, transformer: bool, 
     return model, files
 
 
-def _fit_transformer(train: Sequence[Any], y_train: np.ndarray, val: Sequence[Any], y_val: np.ndarray,
-                     p_val: np.ndarray, seed: int, stage: Stage) -> tuple[Any, CascadeParams, dict[str, bytes]]:
+def _fit_transformer(
+    train: Sequence[Any], y_train: np.ndarray, val: Sequence[Any], y_val: np.ndarray, p_val: np.ndarray,
+    seed: int, stage: Stage,
+) -> tuple[Any, CascadeParams, dict[str, bytes], np.ndarray]:
+    """Train the head on a balanced sample of train; band and combination from validation.
+
+    Returns the tier, the cascade numbers, the head's files and the validation's final scores.
+    """
     from .transformer_tier import TransformerTier
 
     low, high = choose_low(p_val, y_val), choose_high(p_val, y_val)
@@ -106,15 +108,14 @@ def _fit_transformer(train: Sequence[Any], y_train: np.ndarray, val: Sequence[An
     advance(1)
     band = np.flatnonzero((p_val >= low) & (p_val < high))
     advance = stage("Fitting the cascade on validation", 1)
-    if len(band):
-        p_trans = tier.predict_proba([val[i].text for i in band])[:, 1]
-        w_fast, w_trans, bias = fit_combiner(p_val[band], p_trans, y_val[band])
-    else:
-        w_fast, w_trans, bias = 0.5, 0.5, 0.0
+    p_trans = tier.predict_proba([val[i].text for i in band])[:, 1] if len(band) else np.zeros(0)
+    w_fast, w_trans, bias = fit_combiner(p_val[band], p_trans, y_val[band])
     advance(1)
     params = CascadeParams(low=low, high=high, w_fast=w_fast, w_transformer=w_trans, bias=bias)
+    final = p_val.copy()
+    final[band] = combine(params, p_val[band], p_trans)
     files = {f"{TRANSFORMER_DIR}/{name}": data for name, data in tier.to_files().items()}
-    return tier, params, files
+    return tier, params, files, final
 
 
 def model_version(name: str, files: dict[str, bytes], when: datetime) -> str:

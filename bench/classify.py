@@ -1,0 +1,123 @@
+"""Classifier speed: the fast tier on one core, the whole cascade on two, the transformer tier.
+
+    python bench/classify.py [--model models/default] [--n 20000] [--skip-transformer]
+
+1. Fast tier on ONE core (the process is pinned to core 0): text analysis (normalise,
+   language, signals) alone, the fast tier alone on analysed messages (n-gram hashing +
+   linear score + calibration), and both together (what scoring a new message costs).
+2. The whole cascade (`Model.predict` with reasons: analysis, fast tier, transformer on the
+   messages in its band) on a realistic mix of 2% listings, two worker processes on two cores.
+3. The transformer tier alone, fp32 and dynamic int8: texts/s and peak memory, each in a fresh
+   process (measured by bench/transformer.py's child, on the cached e5 weights).
+Messages come from the synthetic corpus (its test split). The CPU may be shared: figures are
+a floor, not a ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+
+
+def realistic_mix(n: int, listing_share: float = 0.02, seed: int = 23) -> list[str]:
+    """n corpus messages of which `listing_share` are listings, shuffled."""
+    import random
+
+    from detector.classify.corpus import generate_corpus
+
+    examples = generate_corpus(max(2 * n, 2000), seed)
+    listings = [e.text for e in examples if e.label == 1]
+    others = [e.text for e in examples if e.label == 0]
+    n_listings = round(n * listing_share)
+    mix = [listings[i % len(listings)] for i in range(n_listings)] + [others[i % len(others)] for i in range(n - n_listings)]
+    random.Random(seed).shuffle(mix)
+    return mix
+
+
+def rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:10,.0f} msgs/s"
+
+
+def one_core(model_path: str, texts: list[str]) -> None:
+    from detector.classify.features import analyse_all
+    from detector.classify.registry import load_model
+
+    os.sched_setaffinity(0, {0})
+    model = load_model(model_path)
+    analyse_all(texts[:200])
+    model.fast.predict_proba(analyse_all(texts[:200]))  # warm up
+    started = time.perf_counter()
+    analyses = analyse_all(texts)
+    analysis_s = time.perf_counter() - started
+    started = time.perf_counter()
+    model.fast.predict_proba(analyses)
+    fast_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for analysis in analyses[:2000]:
+        model.fast.explain(analysis)
+    explain_s = (time.perf_counter() - started) * len(texts) / min(len(texts), 2000)
+    print(f"fast tier, one core, {len(texts):,} messages (mean {sum(map(len, texts)) / len(texts):.0f} chars)")
+    print(f"  text analysis (normalise+language+signals) {rate(len(texts), analysis_s)}")
+    print(f"  fast tier on analysed messages             {rate(len(texts), fast_s)}")
+    print(f"  analysis + fast tier                       {rate(len(texts), analysis_s + fast_s)}")
+    print(f"  reasons (explain) alone                    {rate(len(texts), explain_s)}")
+
+
+def _cascade_worker(args: tuple[str, list[str]]) -> tuple[int, int]:
+    from detector.classify.registry import load_model
+
+    model_path, texts = args
+    model = load_model(model_path)
+    predictions = []
+    for start in range(0, len(texts), 500):
+        predictions += model.predict(texts[start : start + 500])
+    return sum(p.tier == "transformer" for p in predictions), sum(p.flagged for p in predictions)
+
+
+def two_cores(model_path: str, texts: list[str]) -> None:
+    halves = [(model_path, texts[0::2]), (model_path, texts[1::2])]
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_cascade_worker, [(model_path, t[:200]) for _p, t in halves]))  # load + warm up
+        started = time.perf_counter()
+        results = list(pool.map(_cascade_worker, halves))
+        elapsed = time.perf_counter() - started
+    rescored, flagged = (sum(r[i] for r in results) for i in (0, 1))
+    print(f"whole cascade, 2 processes on 2 cores, {len(texts):,} messages with 2% listings (model load excluded)")
+    print(f"  Model.predict with reasons                 {rate(len(texts), elapsed)}"
+          f"   ({rescored} re-scored by the transformer, {flagged} flagged)")
+
+
+def transformer(n: int) -> None:
+    sys.path.insert(0, str(BENCH))
+    import transformer as transformer_bench  # bench/transformer.py: one measurement per fresh process
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    print(f"transformer tier (e5 encoder), {n} corpus texts, fresh process each")
+    for mode in ("fp32", "int8"):
+        r = transformer_bench.run(mode, n, 32, env)
+        print(f"  {mode:5s} {r['texts_per_s']:8.1f} texts/s   peak RSS {r['peak_rss_mb']:6.0f} MB   load {r['load_s']:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(BENCH.parent / "models" / "default"))
+    parser.add_argument("--n", type=int, default=20_000, help="messages for the fast tier and the cascade")
+    parser.add_argument("--transformer-n", type=int, default=128, help="texts per transformer mode")
+    parser.add_argument("--skip-transformer", action="store_true")
+    args = parser.parse_args()
+    texts = realistic_mix(args.n)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    two_cores(args.model, texts)
+    one_core(args.model, texts)
+    if not args.skip_transformer:
+        transformer(args.transformer_n)
+
+
+if __name__ == "__main__":
+    main()
