@@ -125,7 +125,9 @@ def ingest_command(
         with RichProgress(err) as progress:
             summary = ingest_paths(engine, settings, paths, analyse=not no_analyse, progress=progress)
     except KeyboardInterrupt:
-        raise click.ClickException("interrupted: files finished before are stored, the one being read is not (run again to finish)")
+        raise click.ClickException(
+            "interrupted: files finished before are stored, the one being read is not (run again to finish)"
+        )
     finally:
         engine.dispose()
     for line in summary.errors:

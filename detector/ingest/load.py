@@ -137,14 +137,8 @@ class Loader:
             return None
         return LoadResult(messages_seen=row.messages_new + row.messages_seen, already_stored=True)
 
-    def discard_created_blobs(self) -> None:
-        """Remove blobs this loader created; call when the transaction rolled back."""
-        for blob in self.created_blobs:
-            self.evidence.discard(blob)
-        self.created_blobs.clear()
-
     def keep(self, blob: Blob) -> Blob:
-        """Remember a blob written for this transaction, so a rollback can remove it."""
+        """Remember a blob written for this transaction, so a rollback can remove it (see run.py)."""
         if blob.created:
             self.created_blobs.append(blob)
         return blob

@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Settings
 from ..errors import DetectorError, InputError
 from ..hashing import sha256_file
+from ..schema import ExportFile, Media
 from .archive import FolderMedia, MediaResolver, SafeZip, ZipMedia, is_zip
 from .detect import HEAD_BYTES, detect_format
-from .evidence import EvidenceStore, clean_suffix
+from .evidence import Blob, EvidenceStore, clean_suffix
 from .load import ExportInfo, Loader, LoadResult
 from .telegram_common import zone
 
@@ -196,20 +197,22 @@ class _Ingester:
         item = InputResult(path, display)
         if self.progress is not None:
             self.progress.file(display)
+        loader: Loader | None = None
         try:
-            with open(path, "rb") as stream:
-                head = stream.read(HEAD_BYTES)
-            item.sha256, item.size = sha256_file(path)
-            with self.engine.begin() as conn:
-                loader = Loader(conn, self.evidence, actor=self.settings.actor)
-                try:
+            try:
+                with open(path, "rb") as stream:
+                    head = stream.read(HEAD_BYTES)
+                item.sha256, item.size = sha256_file(path)
+                with self.engine.begin() as conn:
+                    loader = Loader(conn, self.evidence, actor=self.settings.actor)
                     if is_zip(head):
                         self._zip(loader, path, display, item)
                     else:
                         self._plain(loader, path, display, head, item)
-                except BaseException:
-                    loader.discard_created_blobs()  # the transaction rolls back as well
-                    raise
+            except BaseException:
+                if loader is not None:  # the transaction rolled back: so do the blobs it wrote
+                    self._discard_unreferenced(loader.created_blobs)
+                raise
         except DetectorError as exc:
             item.error = str(exc)
         except SQLAlchemyError:
@@ -219,6 +222,18 @@ class _Ingester:
         if item.error:
             item.files = item.messages_new = item.messages_seen = item.versions_new = 0
         return item
+
+    def _discard_unreferenced(self, blobs: list[Blob]) -> None:
+        """Remove blobs written for a rolled-back input, unless another process stored the same bytes meanwhile."""
+        with self.engine.connect() as conn:
+            for blob in blobs:
+                referenced = conn.execute(
+                    select(ExportFile.id).where(ExportFile.sha256 == blob.sha256).union_all(
+                        select(Media.id).where(Media.sha256 == blob.sha256)
+                    ).limit(1)
+                ).first()
+                if referenced is None:
+                    self.evidence.discard(blob)
 
     def _plain(self, loader: Loader, path: Path, display: str, head: bytes, item: InputResult) -> None:
         fmt = detect_format(head, display)
