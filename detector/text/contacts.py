@@ -15,7 +15,7 @@ import phonenumbers
 
 from detector.text.spans import SpanSet
 
-__all__ = ["find_contacts"]
+__all__ = ["find_handles", "find_phones"]
 
 # Country codes of IQ SY TR IR KW SA AE JO LB, recognised even without "+" or "00".
 _COUNTRY_CODES = ("964", "963", "90", "98", "965", "966", "971", "962", "961")
@@ -99,31 +99,34 @@ def _phones(derived: str, taken: SpanSet) -> Iterator[tuple[int, int, str, str]]
                 i += 1
 
 
-def find_contacts(derived: str, taken: SpanSet) -> Iterator[tuple[int, int, str, str]]:
-    """Spans, subtypes and values of contacts on the derived (lower-cased) text."""
+def find_handles(derived: str, taken: SpanSet) -> list[tuple[int, int, str, str]]:
+    """WhatsApp and Telegram links, e-mails and @usernames on the derived (lower-cased) text;
+    their spans are added to `taken`."""
     found: list[tuple[int, int, str, str]] = []
-
-    def free(a: int, b: int) -> bool:
-        return not taken.overlaps(a, b)
-
     if "wa.me/" in derived or "whatsapp.com/" in derived:
         for m in _WHATSAPP.finditer(derived):
             link = m.group()
             found.append((m.start(), m.end(), "whatsapp_link", link if link.startswith("http") else "https://" + link))
     if ".me/" in derived:
         for m in _TELEGRAM.finditer(derived):
-            link = _TELEGRAM_HOST.sub("https://t.me/", m.group())
-            found.append((m.start(), m.end(), "telegram_link", link))
+            found.append((m.start(), m.end(), "telegram_link", _TELEGRAM_HOST.sub("https://t.me/", m.group())))
     if "@" in derived:
         for m in _EMAIL.finditer(derived):
             found.append((m.start(), m.end(), "email", m.group()))
+        for a, b, _, _ in found:
+            taken.add(a, b)
+        for m in _USERNAME.finditer(derived):
+            if not taken.overlaps(*m.span()):
+                found.append((m.start(), m.end(), "username", "@" + m.group(1)))
     for a, b, _, _ in found:
         taken.add(a, b)
-    if "@" in derived:
-        for m in _USERNAME.finditer(derived):
-            if free(*m.span()):
-                found.append((m.start(), m.end(), "username", "@" + m.group(1)))
-    for a, b, subtype, value in _phones(derived, taken):
+    return found
+
+
+def find_phones(derived: str, taken: SpanSet) -> list[tuple[int, int, str, str]]:
+    """Phone numbers (E.164) outside `taken` (links and prices are found first); their spans
+    are added to `taken`."""
+    found = list(_phones(derived, taken))
+    for a, b, _, _ in found:
         taken.add(a, b)
-        found.append((a, b, subtype, value))
-    return iter(found)
+    return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 PLACES: dict[str, tuple[str, ...]] = {
     # Iraq
     "Mosul": ("Mosul", "Mousul", "Musul", "Mûsil", "Musil", "Mosil", "موصل", "مووسڵ", "مووسل", "موسڵ"),
-    "Sinjar": ("Sinjar", "Shingal", "Shengal", "Şengal", "Şingal", "سنجار", "شنگال", "شنكال", "شەنگال", "شنگار"),
+    "Sinjar": ("Sinjar", "Sincar", "Shingal", "Shengal", "Şengal", "Şingal", "سنجار", "شنگال", "شنكال", "شەنگال", "شنگار"),
     "Kocho": ("Kocho", "Kojo", "Koço", "Kocho village", "كوجو", "كوچو", "کۆچۆ"),
     "Tal Afar": ("Tal Afar", "Tel Afar", "Tal Afer", "Telafer", "Tel Afer", "Telafar", "تلعفر", "تل عفر", "تەلەعفەر"),
     "Duhok": ("Duhok", "Dohuk", "Dahuk", "Dihok", "Duhoka", "دهوك", "دهۆک", "دهوک"),
@@ -60,7 +60,7 @@ PLACES: dict[str, tuple[str, ...]] = {
     # Turkey
     "Istanbul": ("Istanbul", "İstanbul", "Stenbol", "Estembol", "اسطنبول", "إسطنبول", "استانبول", "ئەستەنبوڵ", "استنبول"),
     "Ankara": ("Ankara", "أنقرة", "انقره", "ئەنقەرە"),
-    "Gaziantep": ("Gaziantep", "Antep", "Entab", "Dîlok", "غازي عنتاب", "عنتاب", "غازیانتپ"),
+    "Gaziantep": ("Gaziantep", "Antep", "Entab", "Dîlok", "دیلۆک", "غازي عنتاب", "عنتاب", "غازیانتپ"),
     "Sanliurfa": ("Şanlıurfa", "Sanliurfa", "Urfa", "Riha", "أورفا", "اورفا", "شانلي أورفا"),
     "Mardin": ("Mardin", "Mêrdîn", "ماردين", "مێردین", "ماردین"),
     "Diyarbakir": ("Diyarbakır", "Diyarbakir", "Amed", "ديار بكر", "دیاربەکر"),
@@ -77,7 +77,7 @@ PLACES: dict[str, tuple[str, ...]] = {
     "Abu Dhabi": ("Abu Dhabi", "Abu Zabi", "أبوظبي", "ابو ظبي", "أبو ظبي"),
     "Sharjah": ("Sharjah", "Şarika", "شارقة"),
     "United Arab Emirates": ("UAE", "Emirates", "Birleşik Arap Emirlikleri", "إمارات", "امارات"),
-    "Riyadh": ("Riyadh", "Riyad", "Riyaz", "رياض", "ریاض"),
+    "Riyadh": ("Riyadh", "Riyad", "Riyaz", "رياض", "ریاض", "ڕیاز"),
     "Jeddah": ("Jeddah", "Jidda", "Cidde", "جدة"),
     "Dammam": ("Dammam", "دمام"),
     "Saudi Arabia": ("Saudi Arabia", "Saudi", "KSA", "Suudi Arabistan", "سعودية", "عربستان"),

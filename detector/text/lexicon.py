@@ -9,7 +9,7 @@ from __future__ import annotations
 
 TERMS: dict[str, dict[str, tuple[str, ...]]] = {
     "person": {
-        "sabaya": ("sabaya", "sabiya", "sabiyya", "sabi", "سبايا", "سبية", "سبيه", "سبيّة", "السبي", "سەبایا"),
+        "sabaya": ("sabaya", "sabiya", "sabiyya", "sabi", "سبايا", "سبية", "سبيه", "سبيّة", "السبي", "سەبایا", "سەبیە", "sebiye", "sebaya"),
         "jariya": ("jariya", "jariyah", "jariyeh", "jawari", "جارية", "جواري", "جاریە"),
         "slave girl": ("slave girl", "slave girls", "slave woman", "female slave", "köle kız", "cariye",
                        "cariyeler", "câriye", "کەنیزەک", "کەنیزە", "کنیز", "کنیزک", "کنیزان", "carîye", "cariyê",
@@ -25,7 +25,7 @@ TERMS: dict[str, dict[str, tuple[str, ...]]] = {
                  "بنت", "بنات", "فتاة", "فتيات", "صبية", "دختر", "دخترها", "کچ", "کچێک", "کچە",
                  "کچەکە", "کیژ"),
         "woman": ("woman", "women", "kadın", "bayan", "jin", "jinek", "jinan", "امرأة", "مرأة", "امراة", "نساء",
-                  "زن", "زنان", "ژن", "ژنێک", "خاتون"),
+                  "زن", "زنان", "ژن", "ژنێک", "خاتون", "ئافرەت"),
         "child": ("child", "children", "boy", "boys", "çocuk", "oğlan", "erkek çocuk", "zarok", "kurik",
                   "طفل", "طفلة", "أطفال", "اطفال", "ولد", "صبي", "کودک", "پسر", "بچه", "منداڵ", "کوڕ"),
     },
@@ -36,11 +36,11 @@ TERMS: dict[str, dict[str, tuple[str, ...]]] = {
                      "برای فروش", "بفروش", "فرۆشتن", "بۆ فرۆشتن", "دەفرۆشرێت", "دەفرۆشم", "فرۆشراوە"),
     },
     "wanted": {
-        "wanted": ("wanted", "want to buy", "looking to buy", "looking for", "buying", "wtb", "مطلوب", "مطلوبة",
-                   "ابحث عن", "أبحث عن", "نبحث عن", "اريد شراء", "أريد شراء", "مطلوب شراء", "aranıyor", "arıyorum",
+        "wanted": ("wanted", "want to buy", "will buy", "looking to buy", "looking for", "buying", "wtb", "مطلوب", "مطلوبة",
+                   "ابحث عن", "أبحث عن", "نبحث عن", "اريد شراء", "أريد شراء", "مطلوب شراء", "ارغب بشراء", "للشراء", "aranıyor", "arıyorum",
                    "alınır", "satın alırım", "almak istiyorum", "dixwazim bikirim", "digerim", "tê xwestin",
                    "خریدارم", "خریدار", "دنبال", "می‌خواهم بخرم", "میخواهم بخرم", "دەمەوێت بیکڕم",
-                   "داواکراوە", "دەگەڕێم", "کڕیار"),
+                   "داواکراوە", "دەگەڕێم", "کڕیار", "دەکڕدرێت", "دەکڕم", "بکڕم", "بیکڕم", "dikirim"),
     },
     "auction": {
         "auction": ("auction", "auctions", "bidding", "bid", "mezat", "mezad", "açık artırma", "artırma", "مزاد",
@@ -49,6 +49,6 @@ TERMS: dict[str, dict[str, tuple[str, ...]]] = {
     "transfer": {
         "transfer": ("transfer", "for transfer", "sponsorship transfer", "kafala transfer", "تنازل",
                      "للتنازل", "نقل كفالة", "نقل كفاله", "نقل الكفالة", "تنازل عن", "devir", "devredilir", "devren", "veguhastin",
-                     "واگذاری", "واگذار", "انتقال", "گواستنەوە", "تەنازول"),
+                     "واگذاری", "واگذار", "انتقال", "منتقل", "گواستنەوە", "دەگوازرێتەوە", "تەنازول"),
     },
 }

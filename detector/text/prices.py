@@ -20,13 +20,13 @@ TOMAN_IN_RIAL = 10
 
 CURRENCIES: dict[str, tuple[str, ...]] = {
     "USD": ("$", "us$", "usd", "dollar", "dollars", "dolar", "dolars", "dolarê", "dollar amrici", "دولار", "دولارات",
-            "دولارا", "دۆلار", "دلار", "دولار امريكي", "دولار أمريكي", "دلار آمریکا", "amerikan doları", "doları"),
+            "دولارا", "دۆلار", "دلار", "bucks", "buck", "دولار امريكي", "دولار أمريكي", "دلار آمریکا", "amerikan doları", "doları"),
     "IQD": ("iqd", "dinar", "dinars", "dînar", "iraqi dinar", "دينار", "دنانير", "دينار عراقي", "د.ع", "دینار"),
     "KWD": ("kwd", "kd", "kuwaiti dinar", "دينار كويتي", "د.ك"),
     "SYP": ("syp", "syrian pound", "syrian pounds", "ل.س", "ليرة", "ليرات", "ليرة سورية", "ليرة سوري", "ل س"),
-    "TRY": ("tl", "₺", "lira", "turkish lira", "türk lirası", "lirası", "ليرة تركية", "ليرة تركي", "لیر"),
+    "TRY": ("tl", "₺", "lira", "lire", "lîre", "turkish lira", "türk lirası", "lirası", "ليرة تركية", "ليرة تركي", "لیر"),
     "SAR": ("sar", "sr", "riyal", "riyals", "saudi riyal", "ريال", "ريالات", "ريال سعودي", "ر.س"),
-    "AED": ("aed", "dhs", "dirham", "dirhams", "درهم", "دراهم", "درهم اماراتي"),
+    "AED": ("aed", "dhs", "dirham", "dirhams", "dirhem", "درهم", "دراهم", "درهم اماراتي", "دەرهەم"),
     "IRR": ("irr", "rial", "ریال ایران"),  # bare ریال: see _currency
     "TOMAN": ("toman", "tomans", "تومان", "تومن", "تمن"),
 }
@@ -68,10 +68,12 @@ _MULT = _lookup(MULTIPLIERS)
 _WORDNUM = _lookup(NUMBER_WORDS)
 _L = r"(?<![^\W\d_])"
 _R = r"(?![^\W\d_])"
-_DIGITS = r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:\.\d{3})+(?![\d])|\d+(?:\.\d+)?)(?![\d])"
+_DIGITS = r"(?<![0-9a-z_.,])(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:\.\d{3})+(?![\d])|\d+(?:\.\d+)?)(?![\d])"
 _AMOUNT = rf"(?P<num>{_DIGITS}|{_L}(?:{alternation(_WORDNUM)}){_R})"
 _MULTS = rf"(?P<mult>(?:{alternation(_MULT)}){_R}(?:\s*(?:{alternation(_MULT)}){_R})?)"
-_CURS = rf"(?P<cur>(?:{alternation(_CUR)}){_R})"
+# Currency words may carry a case, izafe or plural ending: دۆلاری ئەمریکی, dolarê, dinars.
+# A number may lean on an Arabic preposition (بـ٣٥٬٠٠٠), never on a Latin letter (S21).
+_CURS = rf"(?P<cur>(?:{alternation(_CUR)}))(?:ي|ى|ه|e|i|a|s)?{_R}"
 _BIG_MULTS = alternation(k for k, v in _MULT.items() if v >= 1e3 and k not in {"m", "mn"})
 _PRICE_WORD = rf"{_L}(?:{alternation(spelling_key(w) for w in PRICE_WORDS)}){_R}"
 

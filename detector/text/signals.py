@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from detector.text.ages import find_ages
-from detector.text.contacts import find_contacts
+from detector.text.contacts import find_handles, find_phones
 from detector.text.gazetteer import PLACES
 from detector.text.lexicon import TERMS
 from detector.text.matching import Vocabulary, match_key
@@ -60,12 +60,16 @@ def signals(text: str | Normalised) -> list[Signal]:
     taken = SpanSet()
     raw: list[tuple[int, int, str, str | None, Any]] = []
     contacts, contacts_and_prices = SpanSet(), SpanSet()
-    for a, b, subtype, value in find_contacts(derived, taken):
+    for a, b, subtype, value in find_handles(derived, taken):
         raw.append((a, b, "contact", subtype, value))
         contacts.add(a, b)
         contacts_and_prices.add(a, b)
-    for a, b, value in find_prices(derived, key, taken):
+    for a, b, value in find_prices(derived, key, taken):  # before phones: 3200000 IQD is no phone
         raw.append((a, b, "price", None, value))
+        contacts_and_prices.add(a, b)
+    for a, b, subtype, value in find_phones(derived, taken):
+        raw.append((a, b, "contact", subtype, value))
+        contacts.add(a, b)
         contacts_and_prices.add(a, b)
     if _DIGIT.search(derived):  # every age has digits
         for a, b, value in find_ages(key, taken):
