@@ -20,7 +20,6 @@ from markupsafe import Markup
 from detector.errors import ConfigError
 from labeling.highlight import describe, segments
 
-from .photos import photo_data_uri
 from .schema import validate_report
 
 FORMATS = ("html", "pdf", "json", "csv")
