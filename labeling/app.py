@@ -23,6 +23,7 @@ from .accounts import LoginLimiter
 from .errors import BadRequest, NotLoggedIn, RateLimited
 from .security import SECURITY_HEADERS, csrf_guard, session_secret
 from . import referrals
+from . import links
 from .web import public, render, router
 
 PACKAGE_DIR = Path(__file__).parent
@@ -102,6 +103,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False, secret_file:
     app.include_router(public)
     app.include_router(router)
     referrals.install(app)
+    links.install(app)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     app.add_exception_handler(DetectorError, _detector_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

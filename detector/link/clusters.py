@@ -70,14 +70,14 @@ def _memberships(conn: Connection, message_ids: list[int]) -> dict[int, int]:
     member = ClusterMember.__table__
     for part in chunks(message_ids):
         found.update(conn.execute(select(member.c.message_id, member.c.cluster_id)
-                                  .where(member.c.message_id.in_(part))).tuples().all())
+                                  .where(member.c.message_id.in_(part))).all())
     return found
 
 
 def _sizes(conn: Connection, cluster_ids: list[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     for part in chunks(cluster_ids):
-        found.update(conn.execute(select(Cluster.id, Cluster.size).where(Cluster.id.in_(part))).tuples().all())
+        found.update(conn.execute(select(Cluster.id, Cluster.size).where(Cluster.id.in_(part))).all())
     return found
 
 

@@ -55,7 +55,7 @@ def add_members(conn: Connection, members: dict[tuple[int, int], str]) -> set[in
     pairs = sorted(members)
     for part in chunks(sorted({m for _, m in pairs})):
         existing.update(conn.execute(select(EntityMember.entity_id, EntityMember.message_id)
-                                     .where(EntityMember.message_id.in_(part))).tuples().all())
+                                     .where(EntityMember.message_id.in_(part))).all())
     rows = [{"entity_id": e, "message_id": m, "via": members[(e, m)][:300]} for e, m in pairs if (e, m) not in existing]
     if rows:
         conn.execute(insert(EntityMember), rows)
@@ -166,12 +166,12 @@ def link_photos(conn: Connection, index: PhotoIndex, evidence_dir: Path, rows: l
                 raise BadPhoto("outside_evidence_store", row.stored_path)
             print_ = fingerprint(open_photo(path))
         except BadPhoto as exc:
-            skipped = exc.reason
+            skipped, problem = exc.reason, str(exc)
         except Exception as exc:  # a file that tripped the image library: still only this photo
-            skipped, exc = "unreadable_image", BadPhoto("unreadable_image", f"{type(exc).__name__}: {exc}")
+            skipped, problem = "unreadable_image", f"{type(exc).__name__}: {exc}"
         if skipped is not None:
             result.skipped[skipped] += 1
-            log.warning("photo %s (media %s) skipped: %s", row.stored_path, row.id, exc)
+            log.warning("photo %s (media %s) skipped: %s", row.stored_path, row.id, problem)
         entity_id = index.match(row.sha256, print_) if (print_ is not None or row.sha256 in index.by_sha) else None
         if entity_id is None and skipped is None:
             entity_id = _entity_ids(conn, {("photo", row.sha256)})[("photo", row.sha256)]
@@ -204,5 +204,5 @@ def photo_and_contact_pairs(conn: Connection, photo_entities: set[int]) -> np.nd
             .join(Entity, (Entity.id == contact_a.entity_id) & (Entity.kind != "photo"))
             .where(photo_a.entity_id.in_(part)).distinct()
         )
-        found.update(conn.execute(query).tuples().all())
+        found.update(conn.execute(query).all())
     return np.array(sorted(found), dtype=np.int64).reshape(-1, 2)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import NotFoundError
-from ..schema import Cluster, ClusterMember, Entity, EntityMember, Label, Message, Score, Source
+from ..schema import Cluster, ClusterMember, Entity, EntityMember, Label, Message, QueueItem, Score, Source
 from .template import common_template, varying_values
 
 SHOWN_MEMBERS = 200
@@ -43,6 +43,7 @@ class MemberRow:
     language: str | None
     probability: float | None
     label: str | None
+    queued: bool = False
     via: str = ""
 
 
@@ -77,15 +78,16 @@ def _rows(session: Session, message_ids: list[int], via: dict[int, str] | None =
     latest_score = (select(Score.message_id, func.max(Score.id).label("sid")).where(Score.message_id.in_(message_ids))
                     .group_by(Score.message_id).subquery())
     probability = dict(session.execute(select(Score.message_id, Score.probability)
-                                       .join(latest_score, latest_score.c.sid == Score.id)).tuples().all())
+                                       .join(latest_score, latest_score.c.sid == Score.id)).all())
     latest_label = (select(Label.message_id, func.max(Label.id).label("lid")).where(Label.message_id.in_(message_ids))
                     .group_by(Label.message_id).subquery())
     decision = dict(session.execute(select(Label.message_id, Label.decision)
-                                    .join(latest_label, latest_label.c.lid == Label.id)).tuples().all())
+                                    .join(latest_label, latest_label.c.lid == Label.id)).all())
+    queued = set(session.scalars(select(QueueItem.message_id).where(QueueItem.message_id.in_(message_ids))))
     rows = session.execute(select(Message, Source).join(Source, Source.id == Message.source_id)
                            .where(Message.id.in_(message_ids))).all()
     out = [MemberRow(m.id, s.name or s.chat_id, s.platform, m.sent_at, m.text, m.language, probability.get(m.id),
-                     decision.get(m.id), (via or {}).get(m.id, "")) for m, s in rows]
+                     decision.get(m.id), m.id in queued, (via or {}).get(m.id, "")) for m, s in rows]
     return sorted(out, key=lambda r: (r.sent_at is None, r.sent_at or datetime.min, r.id))
 
 
@@ -104,7 +106,7 @@ def entity_view(session: Session, entity_id: int) -> EntityView:
     if entity is None:
         raise NotFoundError(f"no entity {entity_id}")
     via = dict(session.execute(select(EntityMember.message_id, EntityMember.via)
-                               .where(EntityMember.entity_id == entity_id)).tuples().all())
+                               .where(EntityMember.entity_id == entity_id)).all())
     members = _rows(session, sorted(via)[:SHOWN_MEMBERS], via)
     return EntityView(entity, members, len({m.channel for m in members}))
 

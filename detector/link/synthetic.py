@@ -31,7 +31,11 @@ SWAPS = (
 EXTRA_LINES = (
     "serious buyers only", "price negotiable", "السعر قابل للنقاش", "للجادين فقط", "fiyat pazarlıklı",
     "تنها خریدار جدی", "تەنها کڕیاری جدی", "bi tenê kiriyarên cidî", "DM for details", "راسلني خاص",
+    "first come first served", "التسليم فوري", "hemen teslim", "تحویل فوری", "radestkirina zû",
+    "no time wasters", "العدد محدود", "acele", "فقط امروز", "تەنها ئەمڕۆ",
 )
+# A few words in another language, as a reposter switching languages mid-message.
+MIXED_WORDS = ("for sale", "للبيع", "satılık", "فروش", "firotin", "فرۆشتن", "urgent", "عاجل", "acil", "فوری")
 UNRELATED_BELOW = 0.2  # estimated Jaccard under which two messages count as unrelated
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 
@@ -87,7 +91,8 @@ def _variant(text: str, rng: random.Random) -> str:
     if "add" in ops:
         lines.insert(rng.randrange(1, len(lines) + 1), rng.choice(EXTRA_LINES))
     if "mix" in ops:
-        lines.append(rng.choice(EXTRA_LINES[:3]) + " / " + rng.choice(EXTRA_LINES[3:]))
+        at = rng.randrange(len(lines))
+        lines[at] = f"{lines[at]} {rng.choice(MIXED_WORDS)}"
     return "\n".join(lines)
 
 
