@@ -80,3 +80,22 @@ def test_case_from_a_cluster_takes_its_confirmed_members(world):
         case = get_case(s, result.output.split()[1])
         assert case.cluster_id == cluster_id
         assert [m.message_id for m in case.messages] == world.reposts
+
+
+def test_cli_translation_and_masks_reach_the_report(world, tmp_path):
+    runner = CliRunner()
+    db = ["--db", world.url]
+    ref = runner.invoke(main, ["case", "open", "--messages", str(world.reposts[0]), "--tlp", "GREEN", *db]).output.split()[1]
+    said = runner.invoke(main, ["case", "translate", ref, str(world.reposts[0]), "Captive for sale, 16, call +964 770 555 0199", *db])
+    assert said.exit_code == 0, said.output
+    assert runner.invoke(main, ["case", "mask", ref, "+964 770 555 0199", *db]).exit_code == 0
+    missing = runner.invoke(main, ["case", "translate", ref, str(world.persian), "x", *db])
+    assert missing.exit_code == 1 and f"message {world.persian} is not in case {ref}" in missing.output
+    out = tmp_path / "r.json"
+    env = {"DETECTOR_EVIDENCE_DIR": str(world.evidence_dir)}
+    assert runner.invoke(main, ["report", ref, "--format", "json", "--redact", "--out", str(out), *db], env=env).exit_code == 0
+    import json
+
+    message = json.loads(out.read_text())["messages"][0]
+    assert message["translation"] == "Captive for sale, 16, call [family phone withheld]"
+    assert "555 0199" not in message["text"]  # marked by the analyst as a family contact

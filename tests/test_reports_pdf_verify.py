@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from detector.cli import main
 from detector.db import open_database, session_scope
-from detector.schema import ExportFile, Message
+from detector.schema import ExportFile, Media, Message
 from reports.render import font_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -75,17 +75,23 @@ def test_verify_passes_then_names_each_tampering(world, tmp_path):
         stored = world.evidence_dir / export.stored_path
     os.chmod(stored, 0o644)
     stored.write_bytes(stored.read_bytes() + b" ")
+    with session_scope(engine) as s:
+        photo = s.scalar(select(Media).where(Media.message_id == world.reposts[0]))
+        photo_path = world.evidence_dir / photo.stored_path
+    os.chmod(photo_path, 0o644)
+    photo_path.write_bytes(b"not the photo")
     with engine.begin() as conn:
         conn.execute(text("UPDATE message SET text = text || ' edited' WHERE id = :id"), {"id": world.reposts[0]})
         conn.execute(text("UPDATE message SET raw = :raw WHERE id = :id"), {"raw": b"forged", "id": world.reposts[1]})
     bad = _verify(world, report)
     assert bad.exit_code == 1
     lines = [line for line in bad.output.splitlines() if line.startswith("MISMATCH")]
-    assert len(lines) == 3, bad.output
+    assert len(lines) == 4, bad.output
     assert f"export file {export.id} ({export.name}) stored bytes in the evidence store" in lines[0]
     text_line = next(line for line in lines if line.startswith(f"MISMATCH message {world.reposts[0]} "))
     raw_line = next(line for line in lines if line.startswith(f"MISMATCH message {world.reposts[1]} "))
     assert " text: report has " in text_line and " raw bytes: report has " in raw_line
+    assert any(f"photo {photo.id} stored bytes in the evidence store" in line for line in lines)
 
     edited = json.loads(report.read_text())
     edited["case"]["summary"] = "changed"
