@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,7 @@ SIGNAL_FEATURES: tuple[str, ...] = (
     "person + age",
     "person + minor",
     "people counted",
+    "hidden person word",
     "age + price",
     "minor + price",
     "trade term + price",
@@ -165,7 +167,8 @@ def signal_vector(analysis: Analysis) -> np.ndarray:
         elif signal.type == "contact":
             kinds.add("phone" if signal.subtype == "phone" else "handle")
     person = "term:person" in kinds
-    counted = _people_counted(analysis)
+    hidden = _hidden_person(analysis)
+    anyone = person or hidden  # interactions count a person word however it is written
     trade = any(f"term:{t}" in kinds for t in ("sale", "auction", "wanted", "transfer"))
     price, age = "price" in kinds, "age" in kinds
     length = len(analysis.normalised.text)
@@ -179,14 +182,15 @@ def signal_vector(analysis: Analysis) -> np.ndarray:
         "handle" in kinds,
         "place" in kinds,
         person,
-        person and "term:sale" in kinds,
-        person and "term:auction" in kinds,
-        person and "term:wanted" in kinds,
-        person and "term:transfer" in kinds,
-        person and price,
-        person and age,
-        person and minor,
-        counted,
+        anyone and "term:sale" in kinds,
+        anyone and "term:auction" in kinds,
+        anyone and "term:wanted" in kinds,
+        anyone and "term:transfer" in kinds,
+        anyone and price,
+        anyone and age,
+        anyone and minor,
+        _people_counted(analysis),
+        hidden,
         age and price,
         minor and price,
         trade and price,
@@ -195,6 +199,22 @@ def signal_vector(analysis: Analysis) -> np.ndarray:
         length > 400,
     )
     return np.asarray(values, dtype=np.float32)
+
+
+@lru_cache(maxsize=1)
+def _person_spellings() -> re.Pattern[str]:
+    """The lexicon's person words (4+ letters, normalised, letters only) as one pattern."""
+    from ..text import normalise
+    from ..text.lexicon import TERMS
+
+    words = {_NOT_LETTER.sub("", normalise(s.lstrip("=")).text.lower()) for v in TERMS["person"].values() for s in v}
+    return re.compile("|".join(sorted((re.escape(w) for w in words if len(w) >= 4), key=len, reverse=True)))
+
+
+def _hidden_person(analysis: Analysis) -> bool:
+    """A person word that appears only once separators are removed: `w_o m..an`, `س ب ي ة`."""
+    text = ngram_text(analysis.normalised.text)
+    return any(m.group() not in text for m in _person_spellings().finditer(_NOT_LETTER.sub("", text)))
 
 
 def _people_counted(analysis: Analysis) -> bool:
