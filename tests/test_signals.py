@@ -84,6 +84,13 @@ def test_precision_and_recall_per_type_are_at_least_95_percent(name: str) -> Non
         ("₺350", 350, "TRY"),
         ("خمسة آلاف دولار", 5000, "USD"),
         ("5OOO usd", 5000, "USD"),
+        ("USD5000", 5000, "USD"),
+        ("$7.5k", 7500, "USD"),
+        ("مليون ونص دينار", 1_500_000, "IQD"),
+        ("بـ٣٥٬٠٠٠ درهم إماراتي", 35000, "AED"),
+        ("١٤٬٠٠٠ دۆلاری ئەمریکی", 14000, "USD"),
+        ("7,400,000 Iraqi dinars", 7_400_000, "IQD"),
+        ("3200000 IQD", 3_200_000, "IQD"),  # a price, not a Lebanese phone number
     ],
 )
 def test_prices(text: str, amount: float, currency: str) -> None:
@@ -97,7 +104,7 @@ def test_prices(text: str, amount: float, currency: str) -> None:
         ("17 yrs", 17, 17), ("عمرها ١٧ سنة", 17, 17), ("١٧ ساڵ", 17, 17), ("17 salî", 17, 17),
         ("17 yaşında", 17, 17), ("۱۷ ساله", 17, 17), ("ages 14 to 25", 14, 25), ("16 y/o", 16, 16),
         ("aged 19", 19, 19), ("بين 12 و 15 سنة", 12, 15), ("14 ile 18 yaş", 14, 18), ("تەمەنی ١٥", 15, 15),
-        ("۱۵ تا ۱۷ ساله", 15, 17), ("a 17-year-old", 17, 17),
+        ("۱۵ تا ۱۷ ساله", 15, 17), ("a 17-year-old", 17, 17), ("١٥ عاماً", 15, 15), ("yasinda 14", 14, 14),
     ],
 )
 def test_ages_single_and_ranges(text: str, low: int, high: int) -> None:

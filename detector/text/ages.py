@@ -22,7 +22,7 @@ AGE_BEFORE = ("age", "aged", "ages", "age:", "عمر", "عمرها", "عمره",
               "تەمەن", "تەمەنی", "سنش", "سن:", "temen", "temenê", "emr", "umr", "yaş", "yaşı", "yaşında",
               "yaşları")
 AGE_AFTER = ("years", "year", "yrs", "yr", "y", "yo", "y/o", "y.o", "years old", "year old", "yrs old", "-year-old",
-             "year-old", "years-old", "سنة", "سنه", "سنوات", "سنين", "عام", "أعوام", "اعوام", "ساڵ", "ساڵان", "ساڵە",
+             "year-old", "years-old", "سنة", "سنه", "سنوات", "سنين", "عام", "عاما", "أعوام", "اعوام", "ساڵ", "ساڵان", "ساڵە",
              "ساڵی", "ساڵانە", "سال", "ساله", "سالش", "سالمه", "سالشه", "sal", "salî", "salan", "saliye", "yaş",
              "yaşında", "yaşındaki", "yaşlarında")
 RANGE_JOIN = ("-", "–", "to", "till", "and", "or", "او", "أو", "یا", "yan", "an", "veya", "ila", "ile", "ta", "heta", "û", "تا", "الى", "إلى", "لـ", "و", "هەتا", "بۆ")

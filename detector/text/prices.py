@@ -33,8 +33,10 @@ CURRENCIES: dict[str, tuple[str, ...]] = {
 MULTIPLIERS: dict[float, tuple[str, ...]] = {
     100.0: ("hundred", "مية", "مئة", "مائة", "ميه", "صد", "سەد", "yüz", "sed"),
     1e3: ("k", "thousand", "grand", "ألف", "الف", "آلاف", "الاف", "ألاف", "هزار", "هەزار", "bin", "hezar"),
+    1.5e3: ("ألف ونص", "الف ونص", "ألف ونصف"),
     2e3: ("ألفين", "الفين", "ألفان"),
     1e6: ("m", "mn", "million", "millions", "مليون", "ملايين", "میلیون", "ملیون", "ملیۆن", "milyon", "mîlyon"),
+    1.5e6: ("مليون ونص", "مليون ونصف"),
     2e6: ("مليونين",),
     1e9: ("billion", "مليار", "milyar", "میلیارد"),
 }
@@ -68,8 +70,10 @@ _MULT = _lookup(MULTIPLIERS)
 _WORDNUM = _lookup(NUMBER_WORDS)
 _L = r"(?<![^\W\d_])"
 _R = r"(?![^\W\d_])"
-_DIGITS = r"(?<![0-9a-z_.,])(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:\.\d{3})+(?![\d])|\d+(?:\.\d+)?)(?![\d])"
-_AMOUNT = rf"(?P<num>{_DIGITS}|{_L}(?:{alternation(_WORDNUM)}){_R})"
+_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:\.\d{3})+(?![\d])|\d+(?:\.\d+)?)(?![\d])"
+_DIGITS = rf"(?<![0-9a-z_.,]){_NUMBER}"
+_WORDS = rf"{_L}(?:{alternation(_WORDNUM)}){_R}"
+_AMOUNT = rf"(?P<num>{_DIGITS}|{_WORDS})"
 _MULTS = rf"(?P<mult>(?:{alternation(_MULT)}){_R}(?:\s*(?:{alternation(_MULT)}){_R})?)"
 # Currency words may carry a case, izafe or plural ending: دۆلاری ئەمریکی, dolarê, dinars.
 # A number may lean on an Arabic preposition (بـ٣٥٬٠٠٠), never on a Latin letter (S21).
@@ -79,7 +83,7 @@ _PRICE_WORD = rf"{_L}(?:{alternation(spelling_key(w) for w in PRICE_WORDS)}){_R}
 
 _PATTERNS = (
     re.compile(rf"{_AMOUNT}\s*(?:{_MULTS}\s*)?{_CURS}"),
-    re.compile(rf"(?<![^\W\d_]){_CURS}\s*{_AMOUNT}(?:\s*{_MULTS})?{_NOT_PRICE_UNIT}"),
+    re.compile(rf"(?<![^\W\d_]){_CURS}\s*(?P<num>(?<![0-9.,]){_NUMBER}|{_WORDS})(?:\s*{_MULTS})?{_NOT_PRICE_UNIT}"),
     re.compile(rf"{_L}{_MULTS}\s*{_CURS}"),
     re.compile(rf"{_PRICE_WORD}[\s:=\-]*{_AMOUNT}(?:\s*{_MULTS})?{_NOT_PRICE_UNIT}"),
     re.compile(rf"{_AMOUNT}\s*(?P<mult>(?:{_BIG_MULTS}){_R}){_NOT_PRICE_UNIT}"),
@@ -104,8 +108,13 @@ def _number(text: str) -> float | None:
 
 
 def _factor(mult: str | None) -> float:
+    if not mult:
+        return 1.0
+    whole = _SPACES.sub(" ", mult.strip())
+    if whole in _MULT:  # one multiplier of several words: مليون ونص
+        return float(_MULT[whole])
     factor = 1.0
-    for word in _SPACES.split(mult.strip()) if mult else ():
+    for word in whole.split(" "):
         factor *= float(_MULT.get(word, 1.0))
     return factor
 
