@@ -43,9 +43,15 @@ class MailBox:
         return out
 
 
-def smtp_server() -> tuple[Controller, MailBox]:
+def smtp_server(cert: tuple[Path, Path] | None = None) -> tuple[Controller, MailBox]:
+    """An SMTP server on loopback; with a certificate it offers (and requires) STARTTLS."""
     box = MailBox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    tls: dict = {}
+    if cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*map(str, cert))
+        tls = {"tls_context": context, "require_starttls": True}
+    controller = Controller(box, hostname="127.0.0.1", port=free_port(), **tls)
     controller.start()
     return controller, box
 

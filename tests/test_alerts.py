@@ -188,3 +188,19 @@ def test_a_queued_alert_is_withheld_when_its_confirmation_is_withdrawn(world, sm
     run = deliver_due(engine, smtp=settings, now=NOW + timedelta(hours=1))
     assert len(run.withheld) == 1 and len(run.sent) == 1
     assert _message_ids(box.alerts()) == [world.reposts[1]]
+
+
+def test_email_goes_over_starttls_to_a_server_that_requires_it(world, tmp_path, monkeypatch):
+    cert = self_signed_cert(tmp_path)
+    monkeypatch.setenv("DETECTOR_CA_BUNDLE", str(cert[0]))
+    controller, box = smtp_server(cert)
+    try:
+        engine = _partner(world, "NGO mail", email="desk@ngo.test")
+        plain = SmtpSettings(host="localhost", port=controller.port, tls="none")
+        queued, run = alert_pass(engine, smtp=plain, now=NOW)
+        assert queued == 2 and len(run.failed) == 2 and not box.messages  # refused without TLS
+        secure = SmtpSettings(host="localhost", port=controller.port, tls="starttls")
+        run = deliver_due(engine, smtp=secure, now=NOW + timedelta(hours=1))
+        assert len(run.sent) == 2 and _message_ids(box.alerts()) == world.reposts
+    finally:
+        controller.stop()
