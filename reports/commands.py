@@ -245,6 +245,7 @@ def alert_run(db_url: str, once: bool, digest: bool, every: str, digest_at: str)
     seconds = parse_interval(every)
     parse_clock(digest_at)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     click.echo(f"Alerts every {every}, digest daily at {digest_at} UTC (Ctrl+C to stop).")
     run_alerts(engine, smtp=smtp, every_seconds=seconds, digest_at=digest_at)
 
