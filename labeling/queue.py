@@ -9,7 +9,7 @@ a claim is one INSERT ... ON CONFLICT DO NOTHING (or an UPDATE of an expired lea
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -60,13 +60,13 @@ def refresh_queue(session: Session) -> int:
         .order_by(Score.id)
     ).all()
     latest = {row.message_id: row for row in flagged}
-    values = [_item_values(row) for row in latest.values()]
-    for start in range(0, len(values), 500):
-        stmt = insert(QueueItem).values(values[start:start + 500])
+    if latest:
+        stmt = insert(QueueItem)
         changed = {k: stmt.excluded[k] for k in ("score_id", "probability", "priority", "uncertainty",
                                                   "minor", "signal_types", "language", "flagged")}
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=["message_id"], set_=changed, where=QueueItem.score_id < stmt.excluded.score_id))
+        upsert = stmt.on_conflict_do_update(index_elements=["message_id"], set_=changed,
+                                            where=QueueItem.score_id < stmt.excluded.score_id)
+        session.execute(upsert, [_item_values(row) for row in latest.values()])  # one executemany
     _take_unflagging(session, last, newest)
     if sync is None:
         session.execute(insert(QueueSync).values(name="scores", last_score_id=newest)
@@ -153,9 +153,6 @@ class QueueFilter:
         """The filter as a query string (only values that are set)."""
         pairs = {k: ("" if v is None else str(v)) for k, v in asdict(self).items()}
         return urlencode({k: v for k, v in pairs.items() if v})
-
-    def with_(self, **changes: Any) -> "QueueFilter":
-        return replace(self, **changes)
 
     @property
     def states(self) -> tuple[str, ...]:

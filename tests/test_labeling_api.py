@@ -16,7 +16,7 @@ from sqlalchemy import select
 from detector.cli import main as cli
 from detector.config import Settings
 from detector.db import session_scope
-from detector.schema import AuditEvent, Label, Lease, QueueItem, Score
+from detector.schema import AuditEvent, Label, Lease, QueueItem, Score, User
 from labeling import queue as q
 from labeling.accounts import LoginLimiter
 from labeling.app import create_app
@@ -250,7 +250,7 @@ def test_a_lease_is_claimed_by_exactly_one_of_many_at_once(engine):
     make_users(engine, *[(f"u{n}", "analyst") for n in range(6)])
     with session_scope(engine) as s:
         q.refresh_queue(s)
-        user_ids = [u.id for u in s.scalars(select(__import__("detector.schema").schema.User))]
+        user_ids = list(s.scalars(select(User.id)))
     barrier = threading.Barrier(len(user_ids))
     won: list[int] = []
 
