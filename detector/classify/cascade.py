@@ -73,7 +73,7 @@ def cascade_scores(
 # ---------------------------------------------------------------------- choices made on validation
 
 
-def choose_low(p_fast: np.ndarray, y: np.ndarray, recall: float = 0.995) -> float:
+def choose_low(p_fast: np.ndarray, y: np.ndarray, recall: float = 0.99) -> float:
     """The highest fast-tier probability that still keeps `recall` of the listings above it."""
     positives = np.sort(p_fast[y == 1])
     if len(positives) == 0:
