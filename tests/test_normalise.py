@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from detector.text import Normalised, normalise
-from detector.text.normalise import DIGITS, LETTER_FOLD, LOOKALIKE_MAP
+from detector.text.normalise import DIGITS, HOMOGLYPHS, LETTER_FOLD, LOOKALIKE_MAP
 
 DATA = Path(__file__).parent / "data"
 
@@ -20,7 +20,7 @@ def corpus() -> list[str]:
              if line and not line.startswith("#")]
     texts += [json.loads(line)["text"] for line in (DATA / "signals_table.jsonl").read_text("utf-8").splitlines()]
     texts += ["ﻻ ﷲ ﬁne", "e\u0301te cafe\u0301", "ج\u0640\u0640ارية", "عُمْرُها", "a\u200bb\u200dc", "I\u0307stanbul",
-              "\ud800x\udfff", "x\x00y\x07z", "𝐬𝐥𝐚𝐯𝐞 ｇｉｒｌ", "５ＯＯＯ ＄"]
+              "\ud800x\udfff", "x\x00y\x07z", "𝐬𝐥𝐚𝐯𝐞 ｇｉｒｌ", "５ＯＯＯ ＄", "sl\u0430ve"]
     return texts
 
 
@@ -30,7 +30,7 @@ def _sources(segment: str) -> set[str]:
     for ch in segment:
         for piece in (unicodedata.normalize("NFKC", ch), ch):
             for c in piece.lower():
-                out |= {c, LETTER_FOLD.get(c, c), DIGITS.get(c, c), LOOKALIKE_MAP.get(c, c)}
+                out |= {c, LETTER_FOLD.get(c, c), DIGITS.get(c, c), LOOKALIKE_MAP.get(c, c), HOMOGLYPHS.get(c, c)}
         out.add(LETTER_FOLD.get(ch, ch))
     out |= {"0"} if "o" in out else set()
     composed = unicodedata.normalize("NFC", segment).lower()
@@ -89,6 +89,8 @@ def test_a_derived_span_maps_to_the_original_span_covering_it() -> None:
         ("𝐬𝐥𝐚𝐯𝐞 ｇｉｒｌ", "slave girl"),  # NFKC
         ("sl\u200bave\u200d", "slave"),  # zero-width characters folded
         ("cafe\u0301", "café"),  # combining marks composed
+        ("sl\u0430ve g\u0456rl", "slave girl"),  # Cyrillic look-alikes inside Latin words
+        ("Привет, как дела", "привет, как дела"),  # ... but Russian stays Russian
     ],
 )
 def test_folds_and_undoes_obfuscation(original: str, derived: str) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from detector.text.spans import SpanSet
 
-__all__ = ["DIGITS", "LETTER_FOLD", "LOOKALIKE_MAP", "Normalised", "normalise"]
+__all__ = ["DIGITS", "HOMOGLYPHS", "LETTER_FOLD", "LOOKALIKE_MAP", "Normalised", "normalise"]
 
 ZWNJ = "\u200c"
 
@@ -178,6 +178,17 @@ _STRETCH = re.compile(rf"([{_LETTER}])\1{{2,}}")
 # that already had such a rewrite (5l4v3).
 _LOOKALIKE_TOKEN = re.compile(r"(?<![\w@$.!|])[a-z0-9@$!|]{3,40}(?![\w@$!|])", re.ASCII)
 LOOKALIKE_MAP = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "l"}
+# Cyrillic and Greek letters that look Latin, rewritten inside words that mix them with
+# Latin letters (slаve with a Cyrillic а).
+HOMOGLYPHS = {
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t",
+    "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ӏ": "l", "ɡ": "g",
+    "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x",
+}
+_WORD_CHARS = "a-z\u00df-\u024f\u0250-\u02af\u0370-\u03ff\u0400-\u052f"
+_HOMOGLYPH_TOKEN = re.compile(rf"(?<![{_WORD_CHARS}])[{_WORD_CHARS}]*[\u0250-\u02af\u0370-\u03ff\u0400-\u052f][{_WORD_CHARS}]*")
+_CYRILLIC_OR_GREEK = re.compile(r"[\u0250-\u02af\u0370-\u03ff\u0400-\u052f]")
+_LATIN_IN_TOKEN = re.compile(r"[a-z\u00df-\u024f]")
 # Look-alike letters inside a number: 5OOO -> 5000, 1O,OOO -> 10,000.
 _NUMBER_WITH_O = re.compile(r"(?<![a-z0-9])\d[\d,.]*o[o\d,.]*(?![a-z])|(?<![a-z0-9])o+\d[\d,.o]*(?![a-z])", re.ASCII)
 # Three or more single letters held apart by the same kind of filler: s.l.a.v.e, س ب ي ة.
@@ -210,6 +221,13 @@ def _lookalike_edits(m: re.Match) -> list[tuple[str, int, int]] | None:
     return chars
 
 
+def _homoglyph_edits(m: re.Match) -> list[tuple[str, int, int]] | None:
+    token = m.group()
+    if not _LATIN_IN_TOKEN.search(token):
+        return None  # a Russian or Greek word stays itself
+    return [(HOMOGLYPHS.get(ch, ch), i, i + 1) for i, ch in enumerate(token)]
+
+
 def _number_o_edits(m: re.Match) -> list[tuple[str, int, int]]:
     return [("0" if ch == "o" else ch, i, i + 1) for i, ch in enumerate(m.group())]
 
@@ -235,6 +253,7 @@ def _split_edits(m: re.Match) -> list[tuple[str, int, int]] | None:
 
 _Rewrite = Callable[[re.Match], "list[tuple[str, int, int]] | None"]
 _PASSES: tuple[tuple[re.Pattern, _Rewrite], ...] = (
+    (_HOMOGLYPH_TOKEN, _homoglyph_edits),
     (_NUMBER_WITH_O, _number_o_edits),
     (_STRETCH, _stretch_edits),
     (_LOOKALIKE_TOKEN, _lookalike_edits),
@@ -271,6 +290,8 @@ def normalise(text: str) -> Normalised:
     folded, starts, ends = _drop_stray_zwnj(folded, starts, ends)
     has_links = "@" in folded or "www." in folded or "://" in folded or ".me/" in folded
     for pattern, rewrite in _PASSES:
+        if pattern is _HOMOGLYPH_TOKEN and not _CYRILLIC_OR_GREEK.search(folded):
+            continue
         folded, starts, ends = _run_pass(folded, starts, ends, pattern, rewrite, has_links)
     if isinstance(starts, list):
         starts, ends = tuple(starts), tuple(ends)
