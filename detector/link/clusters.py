@@ -113,6 +113,12 @@ def join_pairs(conn: Connection, pairs: np.ndarray) -> ClusterChanges:
         groups[labels[node]][1].append(cid)
     sizes = _sizes(conn, cluster_ids)
     now = utcnow()
+    fresh = [members for members, clusters in groups.values() if not clusters]
+    if fresh:
+        made = conn.execute(insert(Cluster).returning(Cluster.id, sort_by_parameter_order=True),
+                            [{"size": 0, "created_at": now, "updated_at": now}] * len(fresh)).scalars().all()
+        changes.created = len(made)
+    new_ids = iter(made if fresh else [])
     new_members: list[dict[str, int]] = []
     touched: list[int] = []
     for members, clusters in groups.values():
@@ -124,9 +130,7 @@ def join_pairs(conn: Connection, pairs: np.ndarray) -> ClusterChanges:
                 conn.execute(delete(Cluster).where(Cluster.id.in_(others)))
                 changes.merged += len(others)
         else:
-            target = conn.execute(insert(Cluster).values(size=0, created_at=now, updated_at=now)
-                                  .returning(Cluster.id)).scalar_one()
-            changes.created += 1
+            target = next(new_ids)
         joining = [m for m in members if m not in membership]
         new_members.extend({"message_id": m, "cluster_id": target} for m in joining)
         changes.joined += len(joining)

@@ -74,11 +74,14 @@ def _reorder(lines: list[str], rng: random.Random) -> list[str]:
     return head + rest
 
 
-def _variant(text: str, rng: random.Random) -> str:
-    """One repost of `text`: each edit a seller makes, at random, at least two of them."""
-    ops = [op for op in ("price", "words", "order", "drop", "add", "mix") if rng.random() < 0.5]
+EDITS = ("price", "words", "order", "drop", "add", "mix")
+
+
+def repost(text: str, rng: random.Random, edits: tuple[str, ...] = EDITS) -> str:
+    """One repost of `text`: each of `edits` a seller makes, at random, at least two of them."""
+    ops = [op for op in edits if rng.random() < 0.5]
     while len(ops) < 2:
-        ops.append(rng.choice(("price", "words", "order", "drop", "add", "mix")))
+        ops.append(rng.choice(edits))
     if "price" in ops:
         text = _reprice(text, rng)
     if "words" in ops:
@@ -125,7 +128,7 @@ def generate_linked(clusters: int = 200, unrelated: int = 1000, *, seed: int = 0
     out = []
     for truth, base in enumerate(bases):
         out.append(LinkedText(base.text, truth))
-        out.extend(LinkedText(_variant(base.text, rng), truth) for _ in range(rng.randint(*variants)))
+        out.extend(LinkedText(repost(base.text, rng), truth) for _ in range(rng.randint(*variants)))
     out.extend(LinkedText(e.text, len(bases) + i) for i, e in enumerate(others))
     rng.shuffle(out)
     return out
