@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from ..hashing import sha256_bytes
 from ..schema import ExportFile, Media, Message, MessageVersion, Source, utcnow
@@ -96,6 +96,7 @@ class Loader:
         self.created_blobs: list[Blob] = []
         self._sources: dict[ChatRecord, int] = {}
         self._inserts: dict[str, BulkInsert] = {}
+        self._last_id = 0  # the messages a load inserts all have ids above this one
         if conn.dialect.name == "sqlite":  # index pages of a growing archive stay in memory during big loads
             conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
@@ -118,6 +119,7 @@ class Loader:
             },
         ).scalar_one()
         result = LoadResult()
+        self._last_id = self.conn.execute(select(func.coalesce(func.max(message_t.c.id), 0))).scalar_one()
         media_cache: dict[str, tuple[str, Blob | None, str | None]] = {}
         for batch in batched(records, self.batch_size):
             self._store_batch(batch, export_id, media, media_cache, result)
@@ -169,28 +171,35 @@ class Loader:
 
     # ------------------------------------------------------------------ messages
 
-    def _by_source(self, keys: Iterable[tuple[int, str]], *columns: Any, versions: bool = False) -> Iterator[Any]:
-        """Rows of `columns` for the stored messages among (source id, external id) keys, one query per source."""
+    def _known_messages(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], _Known]:
+        """The stored messages among (source id, external id) keys, with the raw hashes of all their versions."""
         externals: dict[int, list[str]] = {}
         for sid, ext in keys:
             externals.setdefault(sid, []).append(ext)
-        for sid, ids in externals.items():
-            query = select(message_t.c.external_id, *columns).where(
-                message_t.c.source_id == sid, message_t.c.external_id.in_(ids)
-            )
-            if versions:
-                query = query.join(version_t, version_t.c.message_id == message_t.c.id)
-            yield from ((sid, row) for row in self.conn.execute(query))
-
-    def _known_messages(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], _Known]:
-        """The stored messages among `keys`, with the raw hashes of all their versions."""
         known: dict[tuple[int, str], _Known] = {}
-        columns = (message_t.c.id, message_t.c.edited_at, version_t.c.raw_sha256, version_t.c.version)
-        for sid, row in self._by_source(keys, *columns, versions=True):
-            item = known.setdefault((sid, row.external_id), _Known(row.id, row.edited_at, set(), 0))
-            item.hashes.add(row.raw_sha256)
-            item.last_version = max(item.last_version, row.version)
+        for sid, ids in externals.items():
+            rows = self.conn.execute(
+                select(message_t.c.external_id, message_t.c.id, message_t.c.edited_at, version_t.c.raw_sha256,
+                       version_t.c.version)
+                .join(version_t, version_t.c.message_id == message_t.c.id)
+                .where(message_t.c.source_id == sid, message_t.c.external_id.in_(ids))
+            )
+            for row in rows:
+                item = known.setdefault((sid, row.external_id), _Known(row.id, row.edited_at, set(), 0))
+                item.hashes.add(row.raw_sha256)
+                item.last_version = max(item.last_version, row.version)
         return known
+
+    def _ids_since(self, export_id: int) -> dict[tuple[int, str], int]:
+        """Ids of the messages this export file inserted since the last call (a range scan on the key)."""
+        rows = self.conn.execute(
+            select(message_t.c.id, message_t.c.source_id, message_t.c.external_id).where(
+                message_t.c.id > self._last_id, message_t.c.export_file_id == export_id
+            )
+        ).all()
+        if rows:
+            self._last_id = max(row.id for row in rows)
+        return {(row.source_id, row.external_id): row.id for row in rows}
 
     def _store_batch(
         self,
@@ -247,7 +256,7 @@ class Loader:
             for (sid, ext), (r, sha) in fresh.items()
         ]
         self._bulk(message_t, rows, {"export_file_id": export_id, "created_at": now})
-        ids = {(sid, row.external_id): row.id for sid, row in self._by_source(fresh, message_t.c.id)}
+        ids = self._ids_since(export_id)
         versions = [_version_row(ids[key], 1, record, sha) for key, (record, sha) in fresh.items()]
         media_rows = [
             {"message_id": ids[key], **self._media_row(item, media, media_cache, result)}
