@@ -2,7 +2,8 @@
 
 `normalise(text)` folds a message into one comparable form (NFKC, lower case, ASCII digits,
 no Arabic diacritics or tatweel, unified Arabic letter variants, no invisible characters) and
-undoes common keyword-filter dodges (split letters, look-alike digits, stretched letters).
+undoes common keyword-filter dodges (split letters, look-alike digits and symbols, Cyrillic
+look-alike letters, stretched letters); links, e-mails and @usernames are left alone.
 Persian and Kurdish letters stay distinct so language identification still sees them.
 Every derived character remembers which original characters produced it.
 """
