@@ -21,6 +21,7 @@ import numpy as np
 from ..config import Settings
 from ..errors import ModelError
 from ..hashing import sha256_bytes, sha256_file
+from .pointer import ALIASES, current_name
 
 if TYPE_CHECKING:
     from .model import Model
@@ -130,8 +131,15 @@ def _check_safe_name(folder: Path, name: str) -> None:
 
 
 def resolve_model_path(name_or_path: str | Path, settings: Settings | None = None) -> Path:
-    """A model name under the models folder, or a path to a model folder."""
+    """A model name under the models folder, or a path to a model folder.
+
+    `default` and `current` mean the model in use: the one `models/CURRENT` points to
+    (see `pointer.py`), else the shipped `models/default`.
+    """
     candidate = Path(name_or_path)
+    if str(name_or_path) in ALIASES:
+        settings = settings or Settings.from_env()
+        return settings.models_dir / current_name(settings.models_dir)
     if candidate.is_dir() or len(candidate.parts) > 1:
         return candidate
     settings = settings or Settings.from_env()
