@@ -25,7 +25,7 @@ _TELEGRAM = re.compile(r"(?<![\w/.])(?:https?://)?(?:www\.)?(?:t|telegram)\.me/(
 _WHATSAPP = re.compile(
     r"(?<![\w/.])(?:https?://)?(?:(?:wa\.me/\+?\d{6,15})|(?:chat\.whatsapp\.com/[\w-]{6,})"
     r"|(?:api\.whatsapp\.com/send\?phone=\+?\d{6,15}))", re.ASCII)
-_USERNAME = re.compile(r"(?<![\w@./])@([a-z][a-z0-9_]{3,31})(?![\w@.]*\.[a-z]{2,})(?!\w)", re.ASCII)
+_USERNAME = re.compile(r"(?<![\w@./])@([a-z][a-z0-9_]{4,31})(?![\w@.]*\.[a-z]{2,})(?!\w)", re.ASCII)
 _PHONE = re.compile(r"(?<![\w+.,/])(?:\+|00)?\(?\d[\d().\-\s\u00a0]{5,22}\d(?![\d,])(?!\.\d)")
 _TELEGRAM_HOST = re.compile(r"^(?:https?://)?(?:www\.)?(?:telegram|t)\.me/")
 _GROUP = re.compile(r"\+?\d+")
