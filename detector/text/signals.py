@@ -57,23 +57,26 @@ def signals(text: str | Normalised) -> list[Signal]:
     norm = text if isinstance(text, Normalised) else normalise(text)
     derived = norm.text
     key = match_key(derived)
-    taken = SpanSet()
+    taken = SpanSet()  # spans claimed by contacts, prices and ages (they never overlap)
     raw: list[tuple[int, int, str, str | None, Any]] = []
     contacts, contacts_and_prices = SpanSet(), SpanSet()
+
+    def keep(a: int, b: int, kind: str, subtype: str | None, value: Any) -> None:
+        raw.append((a, b, kind, subtype, value))
+        if kind != "age":
+            contacts_and_prices.add(a, b)
+        if kind == "contact":
+            contacts.add(a, b)
+
     for a, b, subtype, value in find_handles(derived, taken):
-        raw.append((a, b, "contact", subtype, value))
-        contacts.add(a, b)
-        contacts_and_prices.add(a, b)
+        keep(a, b, "contact", subtype, value)
     for a, b, value in find_prices(derived, key, taken):  # before phones: 3200000 IQD is no phone
-        raw.append((a, b, "price", None, value))
-        contacts_and_prices.add(a, b)
+        keep(a, b, "price", None, value)
     for a, b, subtype, value in find_phones(derived, taken):
-        raw.append((a, b, "contact", subtype, value))
-        contacts.add(a, b)
-        contacts_and_prices.add(a, b)
+        keep(a, b, "contact", subtype, value)
     if _DIGIT.search(derived):  # every age has digits
         for a, b, value in find_ages(key, taken):
-            raw.append((a, b, "age", None, value))
+            keep(a, b, "age", None, value)
     for m in _words().finditer(key, derived):
         kind, subtype, value = m.canonical
         # A place inside a contact or a currency name (دينار كويتي) is no place; a term
