@@ -38,6 +38,11 @@ from .classify.corpus.commands import corpus as corpus_command  # noqa: E402
 
 main.add_command(corpus_command)
 
+from .classify.retrain_commands import models as models_command, simulate_command  # noqa: E402
+
+main.add_command(models_command)
+main.add_command(simulate_command)
+
 from .ingest.commands import ingest_command, watch_command  # noqa: E402
 
 for _command in (ingest_command, watch_command, train_command, evaluate_command, classify_command, score_command):

@@ -13,6 +13,8 @@ from typing import Any
 import click
 
 from ..cli_options import db_option, json_option, model_option
+from .retrain_commands import compare as compare_models_command
+from .retrain_commands import labels_options, train_from_labels
 
 BATCH = 512
 
@@ -44,17 +46,25 @@ def _load(model_name: str) -> Any:
 
 
 @click.command("train")
-@click.option("--synthetic", is_flag=True, required=True, help="Train from scratch on the synthetic corpus.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("models/default"), show_default=True,
-              help="Model folder to write (replaced only when training succeeds).")
+@click.option("--synthetic", is_flag=True, help="Train from scratch on the synthetic corpus only (no database).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Model folder to write (replaced only when training succeeds); default models/default with "
+                   "--synthetic, else a new models/candidate-DATE.")
 @click.option("--n", "n", type=click.IntRange(min=600), default=24_000, show_default=True, help="Corpus size.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Corpus and sampling seed.")
 @click.option("--no-transformer", is_flag=True, help="Fast tier only (no multilingual-e5 tier).")
-def train_command(synthetic: bool, out: Path, n: int, seed: int, no_transformer: bool) -> None:
-    """Train a model from scratch on the synthetic corpus and write its folder with a model card."""
+@labels_options
+def train_command(synthetic: bool, out: Path | None, n: int, seed: int, no_transformer: bool, **from_labels: Any) -> None:
+    """Train a model and write its folder with a model card: from the analysts' labels in the
+    database plus the synthetic corpus (a candidate), or with --synthetic from the corpus alone."""
     from .train import TrainConfig, train_synthetic
 
     console = _stderr_console()
+    if not synthetic:
+        with progress_stages(console) as stage:
+            train_from_labels(console, stage, out=out, n=n, seed=seed, transformer=not no_transformer, **from_labels)
+        return
+    out = out or Path("models/default")
     with progress_stages(console) as stage:
         card = train_synthetic(TrainConfig(out=out, n=n, seed=seed, transformer=not no_transformer), stage)
     test = card["metrics"]["test"]["overall"]["model"]
@@ -63,13 +73,22 @@ def train_command(synthetic: bool, out: Path, n: int, seed: int, no_transformer:
 
 
 @click.command("evaluate")
-@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path), required=False)
 @model_option
+@click.option("--compare", nargs=2, metavar="CURRENT CANDIDATE", default=None,
+              help="Compare two models side by side on the same held-out data (DATA and/or --db).")
+@click.option("--db", "db_url", default=None, help="With --compare: also use the database's held-out labels.")
 @json_option
-def evaluate_command(data: Path, model_name: str, as_json: bool) -> None:
+def evaluate_command(data: Path | None, model_name: str, compare: tuple[str, str] | None, db_url: str | None,
+                     as_json: bool) -> None:
     """Precision, recall, F1 and PR-AUC on DATA (JSON Lines with text and label; optional lang, kind),
     overall, per language and per kind, beside the keyword baseline."""
     from rich.console import Console
+
+    if compare:
+        return compare_models_command(compare[0], compare[1], data, db_url, as_json)
+    if data is None:
+        raise click.UsageError("give DATA.jsonl (or --compare CURRENT CANDIDATE with DATA and/or --db)")
 
     from .evaluate import evaluate_records, read_labelled, render_report
 
