@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from detector.schema import Label, Lease, Message, QueueItem, QueueSync, Score, Source
 
+from .active import WINDOW, active_order
 from .errors import BadRequest
 from .highlight import SIGNAL_TYPES, has_minor
 from .review import REVIEW_STATES, STATES
@@ -27,7 +28,7 @@ from .review import REVIEW_STATES, STATES
 LEASE_TIME = timedelta(minutes=10)
 MINOR_BOOST = 0.3
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-ORDERS = ("priority", "uncertainty")
+ORDERS = ("priority", "uncertainty", "active")  # active: uncertainty + diversity (labeling/active.py)
 STATE_CHOICES = (*STATES, "review", "any")
 CLAIM_CANDIDATES = 25
 
@@ -137,7 +138,7 @@ class QueueFilter:
         if state not in STATE_CHOICES:
             raise BadRequest(f"unknown state {state!r}")
         if order not in ORDERS:
-            raise BadRequest(f"unknown order {order!r}: use priority or uncertainty")
+            raise BadRequest(f"unknown order {order!r}: use {', '.join(ORDERS)}")
         if signal and signal not in SIGNAL_TYPES:
             raise BadRequest(f"unknown signal type {signal!r}")
         if source and not source.isdigit():
@@ -177,13 +178,13 @@ class QueueFilter:
         return cond
 
     def order_by(self) -> list[Any]:
-        if self.order == "uncertainty":
+        if self.order in ("uncertainty", "active"):  # active re-ranks a window of this order
             return [QueueItem.uncertainty.asc(), QueueItem.message_id.asc()]
         return [QueueItem.priority.desc(), QueueItem.sent_at.desc(), QueueItem.message_id.desc()]
 
     def after(self, item: QueueItem) -> Any:
         """Items that come after `item` in this order (keyset condition)."""
-        if self.order == "uncertainty":
+        if self.order in ("uncertainty", "active"):
             return or_(QueueItem.uncertainty > item.uncertainty,
                        and_(QueueItem.uncertainty == item.uncertainty, QueueItem.message_id > item.message_id))
         return or_(
@@ -228,8 +229,13 @@ def list_items(session: Session, flt: QueueFilter, user_id: int, limit: int = 50
         .join(Source, Source.id == QueueItem.source_id)
         .where(*flt.conditions())
         .order_by(*flt.order_by())
-        .limit(limit).offset(offset)
     )
+    if flt.order == "active" and offset < WINDOW:
+        rows = {r[0].message_id: r for r in session.execute(query.limit(WINDOW))}
+        window = [rows[m] for m in active_order(session, list(rows))]
+        return [Row(item, text or "", channel or "", sent, bool(other))
+                for item, text, channel, sent, other in window[offset:offset + limit]]
+    query = query.limit(limit).offset(offset)
     return [Row(item, text or "", channel or "", sent, bool(other)) for item, text, channel, sent, other in session.execute(query)]
 
 
@@ -277,12 +283,15 @@ def claim_next(session: Session, user_id: int, flt: QueueFilter, after: int | No
         current = session.get(QueueItem, after)
         if current is not None:
             conditions.append(flt.after(current))
-    query = select(QueueItem.message_id).where(*conditions).order_by(*flt.order_by()).limit(CLAIM_CANDIDATES)
+    window = WINDOW if flt.order == "active" else CLAIM_CANDIDATES
+    query = select(QueueItem.message_id).where(*conditions).order_by(*flt.order_by()).limit(window)
     for _ in range(5):  # candidates taken by others meanwhile drop out of the next round
         candidates = session.scalars(query).all()
+        if flt.order == "active":
+            candidates = active_order(session, candidates)
         for message_id in candidates:
             if claim(session, user_id, message_id, now):
                 return message_id
-        if len(candidates) < CLAIM_CANDIDATES:
+        if len(candidates) < window:
             break
     return None
