@@ -171,7 +171,7 @@ def test_bad_filter_values_get_one_clear_message(app):
     page = client.get("/queue?date_from=yesterday")
     assert page.status_code == 400 and "date_from must be a date like 2024-05-31" in page.text
     assert client.get("/queue?order=random", headers={"Accept": "application/json"}).json() == {
-        "error": "unknown order 'random': use priority or uncertainty"}
+        "error": "unknown order 'random': use priority, uncertainty, active"}
 
 
 # --------------------------------------------------------------------------- queue
