@@ -28,7 +28,7 @@ from detector.link.template import SLOT, common_template, varying_values
 from detector.schema import AuditEvent, ClusterMember, Entity, LinkPhoto, LinkSketch, Media
 from detector.text import signals
 from labeling.app import create_app
-from labeling_support import Item, add_photo, login, make_users, store_items
+from labeling_support import Item, add_photo, csrf_of, login, make_users, store_items
 
 SECRET = "s" * 40
 
@@ -305,8 +305,14 @@ def test_queue_item_shows_cluster_and_entities_and_pages_are_escaped(settings):
         cluster_id = s.scalar(select(ClusterMember.cluster_id).where(ClusterMember.message_id == ids[0]))
         phone_id = s.scalar(select(Entity.id).where(Entity.kind == "phone"))
         assert cluster_message_ids(s, cluster_id) == ids[:2]
+    assert f'href="/items/{ids[1]}"' in page  # the other post is flagged: one click to its item page
+    token = csrf_of(client, f"/items/{ids[1]}")
+    decided = client.post(f"/items/{ids[1]}/decision", data={"decision": "listing", "role": "analyst", "csrf_token": token},
+                          follow_redirects=False)
+    assert decided.status_code == 303
     cluster_page = client.get(f"/clusters/{cluster_id}").text
     assert "Same listing, posted 2 times" in cluster_page and "3300 USD" in cluster_page
+    assert "<td>listing</td>" in cluster_page and "<td>not labelled</td>" in cluster_page
     assert "<script>" not in cluster_page.split("</head>")[1]
     entity_page = client.get(f"/entities/{phone_id}").text
     assert all(channel in entity_page for channel in ("raqqa", "mosul", "pets")) and "3 channels" in entity_page

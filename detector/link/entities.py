@@ -177,7 +177,7 @@ def link_photos(conn: Connection, index: PhotoIndex, evidence_dir: Path, rows: l
             entity_id = _entity_ids(conn, {("photo", row.sha256)})[("photo", row.sha256)]
         if entity_id is not None:
             index.add(row.sha256, print_, entity_id)
-            members.setdefault((entity_id, row.message_id), f"media:{row.id}")
+            members.setdefault((entity_id, row.message_id), f"photo (media {row.id})")
         if print_ is not None:
             result.hashed += 1
             conn.execute(update(Media).where(Media.id == row.id).values(pdq=print_.pdq, pdq_quality=print_.quality))

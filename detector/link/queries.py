@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import NotFoundError
-from ..schema import Cluster, ClusterMember, Entity, EntityMember, Label, Message, QueueItem, Score, Source
+from ..schema import Cluster, ClusterMember, Entity, EntityMember, Label, Message, Score, Source
 from .template import common_template, varying_values
 
 SHOWN_MEMBERS = 200
@@ -43,7 +43,7 @@ class MemberRow:
     language: str | None
     probability: float | None
     label: str | None
-    queued: bool = False
+    queued: bool = False  # flagged by its latest score, so the queue has an item page for it
     via: str = ""
 
 
@@ -77,17 +77,17 @@ def _rows(session: Session, message_ids: list[int], via: dict[int, str] | None =
         return []
     latest_score = (select(Score.message_id, func.max(Score.id).label("sid")).where(Score.message_id.in_(message_ids))
                     .group_by(Score.message_id).subquery())
-    probability = dict(session.execute(select(Score.message_id, Score.probability)
-                                       .join(latest_score, latest_score.c.sid == Score.id)).all())
+    scores = {m: (p, f) for m, p, f in session.execute(select(Score.message_id, Score.probability, Score.flagged)
+                                                        .join(latest_score, latest_score.c.sid == Score.id))}
     latest_label = (select(Label.message_id, func.max(Label.id).label("lid")).where(Label.message_id.in_(message_ids))
                     .group_by(Label.message_id).subquery())
     decision = dict(session.execute(select(Label.message_id, Label.decision)
                                     .join(latest_label, latest_label.c.lid == Label.id)).all())
-    queued = set(session.scalars(select(QueueItem.message_id).where(QueueItem.message_id.in_(message_ids))))
     rows = session.execute(select(Message, Source).join(Source, Source.id == Message.source_id)
                            .where(Message.id.in_(message_ids))).all()
-    out = [MemberRow(m.id, s.name or s.chat_id, s.platform, m.sent_at, m.text, m.language, probability.get(m.id),
-                     decision.get(m.id), m.id in queued, (via or {}).get(m.id, "")) for m, s in rows]
+    out = [MemberRow(m.id, s.name or s.chat_id, s.platform, m.sent_at, m.text, m.language,
+                     scores.get(m.id, (None, False))[0], decision.get(m.id), bool(scores.get(m.id, (None, False))[1]),
+                     (via or {}).get(m.id, "")) for m, s in rows]
     return sorted(out, key=lambda r: (r.sent_at is None, r.sent_at or datetime.min, r.id))
 
 
@@ -131,11 +131,11 @@ def item_links(session: Session, message_id: int) -> ItemLinks:
 
 
 def describe_entity(entity: Entity) -> str:
-    """A short human name: '+9647705550199', '@name', 'photo 3f2a…'."""
+    """A short human name: '+9647705550199', '@name', '3f2a9c01d2e4…' (a photo's first SHA-256)."""
     if entity.kind == "telegram":
         return f"@{entity.key}"
     if entity.kind == "photo":
-        return f"photo {entity.key[:12]}…"
+        return f"{entity.key[:12]}…"
     return entity.key
 
 
