@@ -211,23 +211,35 @@ _RUNNING = threading.Lock()  # held during a pass, so shutdown can wait for it t
 _ENGINES: dict[str, Engine] = {}
 
 
-def watch_job(db_url: str, inbox: str, settle_seconds: float, analyse: bool, timezone: str) -> None:
-    """The job APScheduler runs (by reference, with picklable arguments)."""
+def watch_job(
+    db_url: str, inbox: str, settle_seconds: float, analyse: bool, timezone: str, every_seconds: float = 0.0
+) -> None:
+    """The job APScheduler runs (by reference, with picklable arguments).
+
+    While files are still being written, it looks again after the settle time
+    (within this interval), so a new export is stored within one interval.
+    """
     engine = _ENGINES.get(db_url) or _ENGINES.setdefault(db_url, make_engine(db_url))
     settings = Settings.from_env().with_(database_url=db_url, export_timezone=timezone)
     state = _STATES.setdefault(inbox, InboxState())
-    try:
-        with _RUNNING:
-            result = watch_pass(
-                engine, settings, Path(inbox), state, settle_seconds=settle_seconds, analyse=analyse,
-                should_stop=_STOP.is_set,
-            )
-    except DetectorError as exc:
-        log.error("watch pass failed: %s", exc)
-        return
-    for line in result.errors:
-        log.warning("error: %s", line)
-    log.info(result.line())
+    deadline = time.monotonic() + every_seconds
+    with _RUNNING:
+        while True:
+            try:
+                result = watch_pass(
+                    engine, settings, Path(inbox), state, settle_seconds=settle_seconds, analyse=analyse,
+                    should_stop=_STOP.is_set,
+                )
+            except DetectorError as exc:
+                log.error("watch pass failed: %s", exc)
+                return
+            for line in result.errors:
+                log.warning("error: %s", line)
+            log.info(result.line())
+            if not result.waiting or time.monotonic() + settle_seconds > deadline:
+                return
+            if _STOP.wait(max(settle_seconds, 1.0)):
+                return
 
 
 def run_scheduler(
@@ -267,6 +279,7 @@ def run_scheduler(
             "settle_seconds": settle_seconds,
             "analyse": analyse,
             "timezone": timezone,
+            "every_seconds": every_seconds,
         },
         replace_existing=True,
         next_run_time=datetime.now(tz.utc),

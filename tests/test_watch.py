@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from sqlalchemy import select, text
 
 from detector.config import Settings
 from detector.db import open_database
-from detector.schedule import InboxState, parse_interval, watch_pass
+from detector.schedule import InboxState, parse_interval, watch_job, watch_pass
 from detector.schema import ExportFile, InboxFile, Message, MessageVersion, Score
 from ingest_fixtures import counts, edited, messages, run_cli, telegram_json, whatsapp_txt
 
@@ -192,3 +193,18 @@ def test_watch_scores_new_messages_when_a_model_exists(db, tmp_path, tiny_model_
     assert counts(engine, Score) == (6,)
     again = watch_pass(engine, settings, inbox, InboxState(), settle_seconds=0, analyse=False)
     assert again.scoring.startswith("0 scored, ") and counts(engine, Score) == (6,)
+
+
+def test_watch_job_looks_again_while_a_file_settles(sqlite_engine, sqlite_url, tmp_path, caplog, monkeypatch):
+    inbox = tmp_path / "inbox"
+    telegram_json(inbox / "market", messages(2))  # just written: younger than the settle time
+    monkeypatch.setenv("DETECTOR_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    monkeypatch.setenv("DETECTOR_MODELS_DIR", str(tmp_path))
+    caplog.set_level(logging.INFO, logger="detector.watch")
+
+    watch_job(sqlite_url, str(inbox), settle_seconds=1.0, analyse=False, timezone="UTC", every_seconds=60)
+
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("watch pass")]
+    assert lines[0].startswith("watch pass: 0 new file(s), 0 already processed, 1 still being written")
+    assert lines[-1].startswith("watch pass: 1 new file(s), 0 already processed, 0 still being written")
+    assert counts(sqlite_engine, Message) == (2,)
