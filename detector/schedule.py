@@ -174,8 +174,8 @@ def watch_pass(
                     insert(InboxFile),
                     {
                         "path": rel,
-                        "sha256": sha,
-                        "size": size,
+                        "sha256": item.sha256 or sha,  # the bytes actually read, if they changed meanwhile
+                        "size": item.size or size,
                         "status": "error" if item.error else "ingested",
                         "error": item.error,
                         "messages_new": item.messages_new,
