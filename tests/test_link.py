@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from datasketch import MinHash
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from detector.cli import main as cli
 from detector.config import Settings
@@ -336,3 +336,21 @@ def test_sample_reposts_are_one_listing_and_one_phone_spans_two_channels(engine,
         links = item_links(s, reposts[0])
         assert links.cluster is not None and [m.id for m in links.others] == reposts[1:]
         assert {e.kind for e, _ in links.entities} == {"phone", "photo"}
+
+
+def test_the_watch_job_links_after_scoring(engine, settings, tiny_model_dir, tmp_path):
+    import shutil
+
+    from detector.ingest.sample import SAMPLE_DIR
+    from detector.schedule import InboxState, watch_pass
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(SAMPLE_DIR / "telegram-souq-raqqa", inbox / "raqqa")
+    shutil.copytree(SAMPLE_DIR / "telegram-mosul-bazaar", inbox / "mosul")
+    settings = settings.with_(models_dir=tiny_model_dir.parent, model_name=tiny_model_dir.name)
+    result = watch_pass(engine, settings, inbox, InboxState(), settle_seconds=0)
+    assert "flagged" in result.scoring and f"{result.messages_new} linked" in result.linking
+    assert "; 0 linked, " in watch_pass(engine, settings, inbox, InboxState(), settle_seconds=0).line()
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(LinkSketch)) == result.messages_new
+        assert s.scalars(select(Entity.key).where(Entity.kind == "phone", Entity.size == 2)).all().count("+9647705550199") == 1
