@@ -213,12 +213,14 @@ class _Ingester:
                 if loader is not None:  # the transaction rolled back: so do the blobs it wrote
                     self._discard_unreferenced(loader.created_blobs)
                 raise
-        except DetectorError as exc:
+        except InputError as exc:
             item.error = str(exc)
+        except DetectorError as exc:
+            item.error = f"{display}: {exc}"
         except SQLAlchemyError:
             raise
-        except Exception as exc:  # a malformed file that tripped a parser: still one line, no traceback
-            item.error = f"{display}: cannot be read ({type(exc).__name__}: {exc})"
+        except Exception as exc:  # a malformed file that tripped a parser, a full disk: one line, no traceback
+            item.error = f"{display}: could not be ingested ({type(exc).__name__}: {exc})"
         if item.error:
             item.files = item.messages_new = item.messages_seen = item.versions_new = 0
         return item
