@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ..link import lsh
 from ..link.sketch import Sketcher
@@ -49,7 +51,10 @@ def group_ids(message_ids: Sequence[int], texts: Sequence[str], clusters: Mappin
         if cluster is not None:
             edges.append(np.array([[first_of_cluster.setdefault(cluster, index), index]], dtype=np.int64))
     all_edges = np.concatenate(edges) if n else np.zeros((0, 2), dtype=np.int64)
-    return lsh.components(n, all_edges) if n else np.zeros(0, dtype=np.int64)
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    graph = coo_matrix((np.ones(len(all_edges), dtype=np.int8), (all_edges[:, 0], all_edges[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
 
 
 def _hashed_fraction(key: int, salt: str) -> float:
