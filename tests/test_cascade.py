@@ -30,10 +30,17 @@ P = np.array([0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.9, 0.95])
 def test_threshold_keeps_the_recall_asked_for_and_prefers_f1() -> None:
     y = np.array([0, 0, 1, 0, 0, 1, 1, 1, 1])
     p = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
-    assert choose_threshold(p, y, min_recall=0.8) == pytest.approx(0.6)  # best F1, recall 0.8
-    threshold = choose_threshold(p, y, min_recall=0.95)
+    assert choose_threshold(p, y, min_recall=0.8, f1_tolerance=0.0) == pytest.approx(0.6)  # best F1, recall 0.8
+    threshold = choose_threshold(p, y, min_recall=0.95, f1_tolerance=0.0)
     assert threshold == pytest.approx(0.3)
     assert ((p >= threshold) & (y == 1)).sum() == (y == 1).sum()
+
+
+def test_threshold_takes_the_lowest_of_nearly_equal_f1() -> None:
+    y = np.array([0, 0, 1, 0, 0, 1, 1, 1, 1])
+    p = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+    # F1 at 0.6 is 0.889, at 0.3 it is 0.833 (recall 1.0): within 0.06 the lower one wins
+    assert choose_threshold(p, y, min_recall=0.8, f1_tolerance=0.06) == pytest.approx(0.3)
 
 
 def test_band_low_keeps_recall_and_high_is_precise() -> None:
@@ -126,3 +133,18 @@ def test_a_card_naming_an_unsafe_file_is_refused(copy) -> None:
     (copy / "card.json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match="not an allowed model file"):
         load_model(copy)
+
+
+def test_the_shipped_default_model_verifies_and_separates_a_listing_from_a_pet_ad() -> None:
+    from detector.config import SHIPPED_MODELS_DIR
+
+    model = load_model(SHIPPED_MODELS_DIR / "default")
+    assert model.version.startswith("default-") and 0 < model.threshold < 1
+    card = model.card
+    assert set(card["metrics"]["test"]["by_language"]) >= {"ar", "ckb", "kmr", "fa", "tr", "en"}
+    assert "handwritten" in card["metrics"]
+    listing, pet = model.fast.predict_proba(analyse_all([
+        "بنت للبيع عمرها ١٥ سنة السعر ٣٠٠٠ دولار للتواصل 07701234567",
+        "Kitten for sale, 3 months old, vaccinated, price 50$, call 0770 765 4321",
+    ]))[:, 1]
+    assert listing >= model.threshold > pet

@@ -107,18 +107,23 @@ def fit_combiner(p_fast: np.ndarray, p_transformer: np.ndarray, y: np.ndarray) -
     return float(model.coef_[0, 0]), float(model.coef_[0, 1]), float(model.intercept_[0])
 
 
-def choose_threshold(scores: np.ndarray, y: np.ndarray, min_recall: float = 0.95) -> float:
-    """The threshold with the best F1 among those keeping recall >= min_recall on validation."""
-    best, best_f1 = 0.5, -1.0
+def choose_threshold(scores: np.ndarray, y: np.ndarray, min_recall: float = 0.95, f1_tolerance: float = 0.01) -> float:
+    """The flag threshold, from validation: recall >= min_recall, and F1 within `f1_tolerance`
+    of the best such F1, taking the LOWEST threshold that qualifies.
+
+    Validation F1 is flat over a wide range of thresholds; within it we lean towards recall,
+    because a missed listing costs more than an analyst reviewing one more message, and
+    because phrasing unseen in training scores lower than phrasing seen (validation and
+    test templates are disjoint from training ones).
+    """
     positives = max(int((y == 1).sum()), 1)
+    candidates = []
     for threshold in np.unique(np.round(scores, 4)):
         flagged = scores >= threshold
         tp = int((flagged & (y == 1)).sum())
-        recall = tp / positives
-        if recall < min_recall:
-            continue
-        f1 = 2 * tp / (int(flagged.sum()) + positives)
-        if f1 > best_f1 or (f1 == best_f1 and threshold < best):
-            best, best_f1 = float(threshold), f1
-    return best
-
+        if tp / positives >= min_recall:
+            candidates.append((float(threshold), 2 * tp / (int(flagged.sum()) + positives)))
+    if not candidates:
+        return 0.5
+    best = max(f1 for _t, f1 in candidates)
+    return min(t for t, f1 in candidates if f1 >= best - f1_tolerance)
