@@ -29,7 +29,9 @@ def describe(signal: dict[str, Any]) -> str:
         text = f"age {low}" if low == high else f"age {low}-{high}"
         return text + (" (minor)" if value.get("minor") else "")
     if kind == "price" and isinstance(value, dict):
-        return f"price {value.get('amount')} {value.get('currency', '')}".strip()
+        amount = value.get("amount")
+        shown = f"{amount:,.0f}" if isinstance(amount, (int, float)) and float(amount).is_integer() else amount
+        return f"price {shown} {value.get('currency', '')}".strip()
     head = f"{kind} {subtype}" if subtype else kind
     return f"{head}: {value}" if value not in (None, "") else head
 

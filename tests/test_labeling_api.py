@@ -465,14 +465,14 @@ def test_highlight_segments_drop_invalid_and_overlapping_spans():
     text = "girl 15 price 500$"
     spans = [
         {"type": "age", "value": {"min": 15, "max": 15, "minor": True}, "start": 5, "end": 7},
-        {"type": "price", "value": {"amount": 500, "currency": "USD"}, "start": 14, "end": 18},
+        {"type": "price", "value": {"amount": 1500.0, "currency": "USD"}, "start": 14, "end": 18},
         {"type": "term", "subtype": "sale", "value": "sale", "start": 6, "end": 9},  # overlaps age
         {"type": "contact", "start": 30, "end": 40},  # beyond the text
         {"type": "<script>", "value": "x", "start": 0, "end": 4},  # unknown type
     ]
     assert segments(text, spans) == [
         Segment("girl", "other", "<script>: x"), Segment(" "), Segment("15", "age", "age 15 (minor)"),
-        Segment(" price "), Segment("500$", "price", "price 500 USD"),
+        Segment(" price "), Segment("500$", "price", "price 1,500 USD"),
     ]
     assert "".join(s.text for s in segments(text, spans)) == text
     assert [text_direction(c) for c in ("ar", "ckb", "fa", "kmr", "en", None)] == ["rtl"] * 3 + ["auto"] * 3
