@@ -16,6 +16,7 @@ from detector.config import Settings
 from detector.db import session_scope
 from detector.schema import AuditEvent, Label, User
 from labeling.app import create_app
+from labeling.review import referable_message_ids
 from labeling_support import PASSWORD, Item, add_photo, age_signal, make_users, store_items
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -137,8 +138,18 @@ def test_label_five_items_by_keyboard_and_see_them_on_stats(page, site):
     row = page.locator("tr[data-user=ann] td")
     assert row.all_inner_texts() == ["2", "2", "1", "0", "5"]
     assert page.inner_text("td[data-state=awaiting_review]") == "2"
+    reviewer = page.context.browser.new_context(base_url=page.url.split("/stats")[0]).new_page()
+    log_in(reviewer, "rev")
+    assert reviewer.url.endswith("/review")
+    reviewer.click("#start")
+    reviewer.wait_for_url("**/items/**")
+    assert item_id(reviewer) == ids[0]  # the first of the two listings
+    with reviewer.expect_navigation():
+        reviewer.keyboard.press("y")
+    assert item_id(reviewer) == ids[2]  # the unsure one, which also needs a reviewer
     with session_scope(app.state.engine) as s:
-        labels = s.scalars(select(Label).order_by(Label.id)).all()
+        assert referable_message_ids(s) == [ids[0]]
+        labels = s.scalars(select(Label).where(Label.role == "analyst").order_by(Label.id)).all()
         assert [(lab.message_id, lab.decision) for lab in labels] == list(
             zip(ids, ["listing", "not_listing", "unsure", "listing", "not_listing"]))
         assert [lab.tags for lab in labels] == [[], [], ["minor"], [], []]
@@ -225,3 +236,21 @@ def test_a_request_without_csrf_token_is_refused(page, site):
     with session_scope(app.state.engine) as s:
         assert s.scalars(select(Label)).all() == []
         assert s.scalar(select(User.name).where(User.name == "ann")) == "ann"
+
+
+def test_break_reminder_is_optional_and_calm(page, site):
+    log_in(page)
+    page.goto("/settings")
+    assert page.is_checked("input[name=blur_photos]")
+    page.fill("input[name=break_minutes]", "1")
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
+    assert "Saved." in page.inner_text("main")
+    page.evaluate("localStorage.setItem('detector.workStart', String(Date.now() - 61000))")
+    page.goto("/queue")
+    page.locator("#break-reminder").wait_for(state="visible", timeout=5000)
+    page.click("#break-dismiss")
+    assert not page.is_visible("#break-reminder")
+    page.goto("/queue")
+    page.wait_for_timeout(300)
+    assert not page.is_visible("#break-reminder")  # the dismissal restarts the clock
