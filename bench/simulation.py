@@ -1,0 +1,40 @@
+"""The labelling simulation: F1 against labels for active learning and random choice.
+
+    python -P bench/simulation.py [--repeats 3] [--out test-artifacts/learning_curve.png]
+
+Target: active learning with 200 labels reaches at least the F1 random choice reaches with 400.
+(Same as `detector simulate`; -P keeps bench/queue.py from shadowing the queue module.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from detector.classify.simulation import SimulationConfig, plot_curves, run_simulation
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--error-rate", type=float, default=0.0)
+    parser.add_argument("--out", type=Path, default=Path("test-artifacts/learning_curve.png"))
+    args = parser.parse_args()
+    started = time.perf_counter()
+    result = run_simulation(SimulationConfig(repeats=args.repeats, error_rate=args.error_rate),
+                            progress=lambda m: print(f"[{time.perf_counter() - started:5.0f} s] {m}", flush=True))
+    plot_curves(result, args.out)
+    active, random = result.mean("active"), result.mean("random")
+    print("labels  active  random")
+    for n in active:
+        print(f"{n:>6}  {active[n]:.3f}   {random[n]:.3f}")
+    verdict = "met" if active[200] >= random[400] else "NOT met"
+    print(f"target (active@200 >= random@400): {active[200]:.3f} vs {random[400]:.3f}: {verdict}")
+    print(f"pool {result.pool_size}, evaluation {result.eval_size}; {time.perf_counter() - started:.0f} s; plot {args.out}")
+    print(json.dumps(result.to_dict()["curves"]))
+
+
+if __name__ == "__main__":
+    main()
