@@ -107,13 +107,14 @@ def transformer(n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(BENCH.parent / "models" / "default"))
-    parser.add_argument("--n", type=int, default=20_000, help="messages for the fast tier and the cascade")
+    parser.add_argument("--n", type=int, default=20_000, help="messages for the fast tier")
+    parser.add_argument("--cascade-n", type=int, default=4_000, help="messages for the whole cascade")
     parser.add_argument("--transformer-n", type=int, default=128, help="texts per transformer mode")
     parser.add_argument("--skip-transformer", action="store_true")
     args = parser.parse_args()
     texts = realistic_mix(args.n)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
-    two_cores(args.model, texts)
+    two_cores(args.model, texts[: args.cascade_n])
     one_core(args.model, texts)
     if not args.skip_transformer:
         transformer(args.transformer_n)

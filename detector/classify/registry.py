@@ -77,6 +77,7 @@ def write_folder(path: str | Path, files: Mapping[str, bytes], card: dict[str, A
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
+        staging.chmod(0o755)
         all_files = {**files, "MODEL_CARD.md": card_md.encode("utf-8")}
         for name, data in all_files.items():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
