@@ -270,6 +270,24 @@ def test_a_lease_is_claimed_by_exactly_one_of_many_at_once(engine):
         assert s.scalars(select(Lease.user_id)).all() == won
 
 
+def test_simultaneous_requests_for_the_next_item_get_different_items(app, engine):
+    ids = store_items(engine, [Item(f"offer {n}", 0.9) for n in range(4)])
+    clients = [client_for(app, name) for name in ("ann", "bob", "cat", "root")]
+    barrier = threading.Barrier(len(clients))
+    served: list[str] = []
+
+    def ask(client: TestClient) -> None:
+        barrier.wait()
+        served.append(client.get("/next?state=open", follow_redirects=False).headers["location"].split("?")[0])
+
+    threads = [threading.Thread(target=ask, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(served) == sorted(f"/items/{m}" for m in ids)
+
+
 def test_simultaneous_submissions_never_lose_a_label(app, engine):
     [mid] = store_items(engine, [Item("offer")])
     people = [("ann", "analyst", "listing"), ("bob", "analyst", "not_listing"), ("cat", "analyst", "listing"),
