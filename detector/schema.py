@@ -233,6 +233,7 @@ class Cluster(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     size: Mapped[int] = mapped_column(Integer, default=0)
+    representative_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))  # bounds chaining (see link.clusters)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -97,17 +98,32 @@ def test_new_messages_join_existing_clusters_without_relinking_old_ones(engine, 
     assert link_pending(engine, settings).messages_linked == 0
 
 
-def test_a_message_bridging_two_clusters_merges_them(engine, settings):
-    a = "Yazidi girl for sale, 15 years old, price 3000 dollars, in Raqqa, contact on Telegram"
-    b = "Kurdish woman offered, 25 years old, 9000 USD, pickup in Mosul, serious buyers DM now"
-    first = store_items(engine, [Item(a), Item(a + " today"), Item(b), Item(b + " today")])
+PART_P = "Yazidi girl for sale, fifteen years old, price three thousand dollars"
+PART_Q = "pickup in Raqqa after payment, serious buyers only, contact the admin"
+PART_R = "Kurdish woman offered, twenty five years, nine thousand, delivery Mosul"
+
+
+def _two_clusters_then(engine, settings, a: str, b: str, bridge: str) -> tuple[dict[int, int], list[int], object]:
+    first = store_items(engine, [Item(a), Item(a + " now"), Item(b), Item(b + " now")])
     link_pending(engine, settings)
     assert len(set(_clusters_of(engine, first).values())) == 2
-    bridge = store_items(engine, [Item(a + " " + b, channel="later")], model_version="test-2")
+    added = store_items(engine, [Item(bridge, channel="later")], model_version="test-2")
     summary = link_pending(engine, settings)
-    clusters = _clusters_of(engine, first + bridge)
+    return _clusters_of(engine, first + added), first, summary
+
+
+def test_a_message_bridging_two_similar_clusters_merges_them(engine, settings):
+    # the clusters' representatives share PART_Q (estimated Jaccard 0.33): one listing, merged
+    clusters, first, summary = _two_clusters_then(
+        engine, settings, f"{PART_P} {PART_Q}", f"{PART_Q} {PART_R}", f"{PART_P} {PART_Q} {PART_R}")
     assert len(set(clusters.values())) == 1 and len(clusters) == 5
     assert summary.clusters_merged == 1 and summary.clusters == 1
+
+
+def test_a_message_bridging_two_unrelated_clusters_does_not_chain_them(engine, settings):
+    clusters, first, summary = _two_clusters_then(engine, settings, PART_P, PART_R, f"{PART_P} {PART_R}")
+    assert len(set(clusters.values())) == 2 and len(clusters) == 5  # the bridge joined one of them
+    assert summary.clusters_merged == 0 and summary.clusters == 2
 
 
 def test_shared_phone_links_messages_across_channels(engine, settings):
@@ -354,3 +370,17 @@ def test_the_watch_job_links_after_scoring(engine, settings, tiny_model_dir, tmp
     with session_scope(engine) as s:
         assert s.scalar(select(func.count()).select_from(LinkSketch)) == result.messages_new
         assert s.scalars(select(Entity.key).where(Entity.kind == "phone", Entity.size == 2)).all().count("+9647705550199") == 1
+
+
+def test_sketching_in_worker_processes_gives_the_same_signatures(monkeypatch, linked_texts):
+    from detector.link import run
+
+    # Texts with letters split by two fillers in equal numbers (s_e_r..b_e_s) are left out: normalise
+    # breaks that tie by set order, which differs between processes (reported to the text module).
+    texts = [t.text for t in linked_texts if not re.search(r"\w[_.]\w[_.]", t.text)][:60]
+    alone = run.sketch_all(texts, workers=1)
+    monkeypatch.setattr(run, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(run, "WORK_CHUNK", 16)
+    together = run.sketch_all(texts, workers=2)
+    assert [s.skipped for s in together] == [s.skipped for s in alone]
+    assert all(np.array_equal(a.signature, b.signature) for a, b in zip(alone, together) if a.signature is not None)

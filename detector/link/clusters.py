@@ -62,7 +62,6 @@ class Index:
 class ClusterChanges:
     created: int = 0
     merged: int = 0
-    joined: int = 0  # messages that entered a cluster
 
 
 def _memberships(conn: Connection, message_ids: list[int]) -> dict[int, int]:
@@ -71,13 +70,6 @@ def _memberships(conn: Connection, message_ids: list[int]) -> dict[int, int]:
     for part in chunks(message_ids):
         found.update(conn.execute(select(member.c.message_id, member.c.cluster_id)
                                   .where(member.c.message_id.in_(part))).all())
-    return found
-
-
-def _sizes(conn: Connection, cluster_ids: list[int]) -> dict[int, int]:
-    found: dict[int, int] = {}
-    for part in chunks(cluster_ids):
-        found.update(conn.execute(select(Cluster.id, Cluster.size).where(Cluster.id.in_(part))).all())
     return found
 
 
@@ -90,55 +82,122 @@ def cluster_new(conn: Connection, index: Index, new_ids: np.ndarray, new_signatu
     is_new = np.zeros(len(index.ids), dtype=bool)
     is_new[old:] = True
     pairs = lsh.similar_pairs(index.signatures, lsh.candidate_pairs(lsh.band_keys(index.signatures), is_new))
-    return join_pairs(conn, index.ids[pairs])
+    return join_pairs(conn, index.ids[pairs], index)
 
 
-def join_pairs(conn: Connection, pairs: np.ndarray) -> ClusterChanges:
-    """Put each pair of message ids ((m, 2) array) in one cluster, merging clusters they bridge."""
+class _Sets:
+    """Union-find whose sets keep a representative signature row. With signatures, two sets join
+    only when their representatives are similar: chains of near-duplicates cannot drift into one
+    giant cluster of unrelated messages (single-link chaining)."""
+
+    def __init__(self, reps: list[int | None], signatures: np.ndarray | None) -> None:
+        self.parent = list(range(len(reps)))
+        self.rep = reps
+        self.signatures = signatures
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int, checked: bool = True) -> None:
+        """Put b's set under a's (a's representative stays) when allowed."""
+        a, b = self.find(a), self.find(b)
+        if a == b:
+            return
+        ra, rb = self.rep[a], self.rep[b]
+        if checked and self.signatures is not None and ra is not None and rb is not None:
+            if (self.signatures[ra] == self.signatures[rb]).mean() < lsh.REPRESENTATIVE_THRESHOLD:
+                return
+        self.parent[b] = a
+        if ra is None:
+            self.rep[a] = rb
+
+
+def _rows_in(index: Index | None, message_ids: list[int | None]) -> list[int | None]:
+    """Each message's row in the index (ids are kept in ascending order), or None."""
+    if index is None or not len(index.ids):
+        return [None] * len(message_ids)
+    wanted = np.array([m if m is not None else -1 for m in message_ids], dtype=np.int64)
+    rows = np.minimum(np.searchsorted(index.ids, wanted), len(index.ids) - 1)
+    return [int(r) if index.ids[r] == m else None for r, m in zip(rows, wanted)]
+
+
+def join_pairs(conn: Connection, pairs: np.ndarray, index: Index | None = None) -> ClusterChanges:
+    """Put each pair of message ids ((m, 2) array) in one cluster, merging clusters they bridge.
+
+    With the index, pairs join in order of similarity and only when the two sets' representatives
+    are similar too; without it (photo-and-contact pairs) every pair joins.
+    """
     changes = ClusterChanges()
     if not len(pairs):
         return changes
     messages, local = np.unique(pairs, return_inverse=True)
     local = local.reshape(-1, 2)
-    membership = _memberships(conn, messages.tolist())
-    cluster_ids = sorted(set(membership.values()))
+    message_ids = messages.tolist()
+    membership = _memberships(conn, message_ids)
+    known = _known(conn, sorted(set(membership.values())))
+    cluster_ids = sorted(known)
+    sets = _Sets(_rows_in(index, message_ids) + _rows_in(index, [known[c][1] for c in cluster_ids]),
+                 index.signatures if index is not None else None)
     node_of_cluster = {cid: len(messages) + k for k, cid in enumerate(cluster_ids)}
-    row_of = {int(m): r for r, m in enumerate(messages)}
-    extra = np.array([(row_of[m], node_of_cluster[c]) for m, c in membership.items()], dtype=np.int64).reshape(-1, 2)
-    labels = lsh.components(len(messages) + len(cluster_ids), np.concatenate([local, extra]))
+    row_of = {m: r for r, m in enumerate(message_ids)}
+    for m, c in membership.items():
+        sets.union(node_of_cluster[c], row_of[m], checked=False)
+    if index is not None:
+        rows = np.array(_rows_in(index, pairs.ravel().tolist()), dtype=np.int64).reshape(-1, 2)
+        local = local[np.argsort(-(index.signatures[rows[:, 0]] == index.signatures[rows[:, 1]]).mean(axis=1),
+                                 kind="stable")]
+    for a, b in local.tolist():
+        sets.union(a, b)
     groups: dict[int, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-    for r, message_id in enumerate(messages.tolist()):
-        groups[labels[r]][0].append(message_id)
+    for r, message_id in enumerate(message_ids):
+        groups[sets.find(r)][0].append(message_id)
     for cid, node in node_of_cluster.items():
-        groups[labels[node]][1].append(cid)
-    sizes = _sizes(conn, cluster_ids)
+        groups[sets.find(node)][1].append(cid)
     now = utcnow()
-    fresh = [members for members, clusters in groups.values() if not clusters]
-    if fresh:
-        made = conn.execute(insert(Cluster).returning(Cluster.id, sort_by_parameter_order=True),
-                            [{"size": 0, "created_at": now, "updated_at": now}] * len(fresh)).scalars().all()
-        changes.created = len(made)
-    new_ids = iter(made if fresh else [])
+    fresh = [(root, members) for root, (members, clusters) in groups.items() if not clusters and len(members) > 1]
+    made = iter(conn.execute(
+        insert(Cluster).returning(Cluster.id, sort_by_parameter_order=True),
+        [{"size": 0, "created_at": now, "updated_at": now, "representative_id": _representative(index, sets, root, members)}
+         for root, members in fresh]).scalars().all() if fresh else [])
+    changes.created = len(fresh)
     new_members: list[dict[str, int]] = []
     touched: list[int] = []
     for members, clusters in groups.values():
         if clusters:
-            target = max(clusters, key=lambda c: (sizes.get(c, 0), -c))
+            target = max(clusters, key=lambda c: (known[c][0], -c))
             others = [c for c in clusters if c != target]
             if others:
                 conn.execute(update(ClusterMember).where(ClusterMember.cluster_id.in_(others)).values(cluster_id=target))
                 conn.execute(delete(Cluster).where(Cluster.id.in_(others)))
                 changes.merged += len(others)
+        elif len(members) > 1:
+            target = next(made)
         else:
-            target = next(new_ids)
+            continue  # a message whose every pair was refused: it stays alone
         joining = [m for m in members if m not in membership]
         new_members.extend({"message_id": m, "cluster_id": target} for m in joining)
-        changes.joined += len(joining)
         touched.append(target)
     if new_members:
         conn.execute(insert(ClusterMember), new_members)
     _refresh_sizes(conn, touched, now)
     return changes
+
+
+def _representative(index: Index | None, sets: _Sets, root: int, members: list[int]) -> int:
+    row = sets.rep[root]
+    return int(index.ids[row]) if index is not None and row is not None else members[0]
+
+
+def _known(conn: Connection, cluster_ids: list[int]) -> dict[int, tuple[int, int | None]]:
+    """Size and representative message of each cluster."""
+    found: dict[int, tuple[int, int | None]] = {}
+    for part in chunks(cluster_ids):
+        found.update({r.id: (r.size, r.representative_id) for r in conn.execute(
+            select(Cluster.id, Cluster.size, Cluster.representative_id).where(Cluster.id.in_(part)))})
+    return found
 
 
 def _refresh_sizes(conn: Connection, cluster_ids: list[int], now: object) -> None:

@@ -1,9 +1,9 @@
-"""Banded LSH over MinHash signatures, candidate pairs, verification and components (numpy).
+"""Banded LSH over MinHash signatures: candidate pairs and their verification (numpy).
 
 Signatures are cut into `bands` bands of `rows` values; messages whose band values are
 equal in any band become candidates. Within a bucket each message is paired with the
 bucket's first member and with its predecessor, so a flood of identical messages costs
-linear, not quadratic, work; components still join them all. Candidates are kept when
+linear, not quadratic, work; clustering still joins them all. Candidates are kept when
 their estimated Jaccard similarity (share of equal MinHash values, as
 `datasketch.MinHash.jaccard`) reaches the threshold.
 """
@@ -11,12 +11,11 @@ their estimated Jaccard similarity (share of equal MinHash values, as
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 BANDS = 21
 ROWS = 3
 THRESHOLD = 0.35
+REPRESENTATIVE_THRESHOLD = 0.25  # a set joins another only when their representatives are this similar
 _BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -63,9 +62,3 @@ def similar_pairs(signatures: np.ndarray, pairs: np.ndarray, threshold: float = 
         share = (signatures[part[:, 0]] == signatures[part[:, 1]]).mean(axis=1)
         kept.append(part[share >= threshold])
     return np.concatenate(kept) if kept else np.zeros((0, 2), dtype=np.int64)
-
-
-def components(n: int, edges: np.ndarray) -> np.ndarray:
-    """Component label of each of `n` nodes joined by `edges` ((m, 2) index pairs)."""
-    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    return connected_components(graph, directed=False)[1]

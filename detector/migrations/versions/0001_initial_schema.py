@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 18:18:20.735748
+Create Date: 2026-11-21 18:39:38.679187
 """
 
 from alembic import op
@@ -86,13 +86,6 @@ def upgrade() -> None:
     with op.batch_alter_table('inbox_file', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inbox_file_sha256'), ['sha256'], unique=False)
 
-    op.create_table('link_cluster',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('size', sa.Integer(), nullable=False),
-    sa.Column('created_at', detector.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', detector.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_link_cluster'))
-    )
     op.create_table('link_entity',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=30), nullable=False),
@@ -213,16 +206,15 @@ def upgrade() -> None:
     with op.batch_alter_table('lease', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_lease_expires_at'), ['expires_at'], unique=False)
 
-    op.create_table('link_cluster_member',
-    sa.Column('message_id', sa.Integer(), nullable=False),
-    sa.Column('cluster_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['cluster_id'], ['link_cluster.id'], name=op.f('fk_link_cluster_member_cluster_id_link_cluster')),
-    sa.ForeignKeyConstraint(['message_id'], ['message.id'], name=op.f('fk_link_cluster_member_message_id_message')),
-    sa.PrimaryKeyConstraint('message_id', name=op.f('pk_link_cluster_member'))
+    op.create_table('link_cluster',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('representative_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', detector.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', detector.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['representative_id'], ['message.id'], name=op.f('fk_link_cluster_representative_id_message')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_link_cluster'))
     )
-    with op.batch_alter_table('link_cluster_member', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_link_cluster_member_cluster_id'), ['cluster_id'], unique=False)
-
     op.create_table('link_entity_member',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('entity_id', sa.Integer(), nullable=False),
@@ -320,6 +312,16 @@ def upgrade() -> None:
         batch_op.create_index('ix_label_message_created', ['message_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_label_user_id'), ['user_id'], unique=False)
 
+    op.create_table('link_cluster_member',
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('cluster_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['cluster_id'], ['link_cluster.id'], name=op.f('fk_link_cluster_member_cluster_id_link_cluster')),
+    sa.ForeignKeyConstraint(['message_id'], ['message.id'], name=op.f('fk_link_cluster_member_message_id_message')),
+    sa.PrimaryKeyConstraint('message_id', name=op.f('pk_link_cluster_member'))
+    )
+    with op.batch_alter_table('link_cluster_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_link_cluster_member_cluster_id'), ['cluster_id'], unique=False)
+
     op.create_table('link_photo',
     sa.Column('media_id', sa.Integer(), nullable=False),
     sa.Column('entity_id', sa.Integer(), nullable=True),
@@ -377,6 +379,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_link_photo_entity_id'))
 
     op.drop_table('link_photo')
+    with op.batch_alter_table('link_cluster_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_link_cluster_member_cluster_id'))
+
+    op.drop_table('link_cluster_member')
     with op.batch_alter_table('label', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_label_user_id'))
         batch_op.drop_index('ix_label_message_created')
@@ -404,10 +410,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_link_entity_member_entity_id'))
 
     op.drop_table('link_entity_member')
-    with op.batch_alter_table('link_cluster_member', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_link_cluster_member_cluster_id'))
-
-    op.drop_table('link_cluster_member')
+    op.drop_table('link_cluster')
     with op.batch_alter_table('lease', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_lease_expires_at'))
 
@@ -431,7 +434,6 @@ def downgrade() -> None:
     op.drop_table('queue_sync')
     op.drop_table('partner')
     op.drop_table('link_entity')
-    op.drop_table('link_cluster')
     with op.batch_alter_table('inbox_file', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbox_file_sha256'))
 
