@@ -16,13 +16,17 @@ a floor, not a ceiling.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+# bench/ holds scripts named like standard modules (queue.py): keep it off the import path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 
 
 def realistic_mix(n: int, listing_share: float = 0.02, seed: int = 23) -> list[str]:
@@ -94,8 +98,9 @@ def two_cores(model_path: str, texts: list[str]) -> None:
 
 
 def transformer(n: int) -> None:
-    sys.path.insert(0, str(BENCH))
-    import transformer as transformer_bench  # bench/transformer.py: one measurement per fresh process
+    spec = importlib.util.spec_from_file_location("transformer_bench", BENCH / "transformer.py")
+    transformer_bench = importlib.util.module_from_spec(spec)  # one measurement per fresh process
+    spec.loader.exec_module(transformer_bench)
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     print(f"transformer tier (e5 encoder), {n} corpus texts, fresh process each")

@@ -212,9 +212,11 @@ def _person_spellings() -> re.Pattern[str]:
 
 
 def _hidden_person(analysis: Analysis) -> bool:
-    """A person word that appears only once separators are removed: `w_o m..an`, `س ب ي ة`."""
-    text = ngram_text(analysis.normalised.text)
-    return any(m.group() not in text for m in _person_spellings().finditer(_NOT_LETTER.sub("", text)))
+    """A person word the signals missed: inside another word (`کۆیلەمان`) or split by
+    separators (`w_o m..an`, `س ب ي ة`); found in the letters of the message alone."""
+    if any(s.type == "term" and s.subtype == "person" for s in analysis.signals):
+        return False
+    return _person_spellings().search(_NOT_LETTER.sub("", ngram_text(analysis.normalised.text))) is not None
 
 
 def _people_counted(analysis: Analysis) -> bool:
