@@ -216,7 +216,7 @@ def _hidden_person(analysis: Analysis) -> bool:
     separators (`w_o m..an`, `س ب ي ة`); found in the letters of the message alone."""
     if any(s.type == "term" and s.subtype == "person" for s in analysis.signals):
         return False
-    return _person_spellings().search(_NOT_LETTER.sub("", ngram_text(analysis.normalised.text))) is not None
+    return _person_spellings().search(_NOT_LETTER.sub("", analysis.normalised.text[:MAX_CHARS].lower())) is not None
 
 
 def _people_counted(analysis: Analysis) -> bool:
