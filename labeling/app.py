@@ -24,7 +24,7 @@ from .errors import BadRequest, NotLoggedIn, RateLimited
 from .security import SECURITY_HEADERS, csrf_guard, session_secret
 from . import referrals
 from . import links
-from .web import public, render, router
+from .web import login_guard, render, router
 
 PACKAGE_DIR = Path(__file__).parent
 SESSION_HOURS = 12
@@ -95,12 +95,11 @@ def create_app(settings: Settings, *, secure_cookies: bool = False, secret_file:
     `secure_cookies` marks the session cookie Secure (serve behind HTTPS).
     """
     app = FastAPI(title="Labelling queue", docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(csrf_guard)])
+                  dependencies=[Depends(login_guard), Depends(csrf_guard)])
     app.state.settings = settings
     app.state.engine = open_database(settings.database_url)
     app.state.templates = _templates()
     app.state.limiter = limiter or LoginLimiter()
-    app.include_router(public)
     app.include_router(router)
     referrals.install(app)
     links.install(app)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,16 +29,17 @@ from .review import STATE_TITLES, STATES
 from .security import csrf_token
 from .stats import analyst_decisions, pair_agreements, per_user_counts, state_counts
 
+PUBLIC_PATHS = frozenset({"/login"})
 
 
-def _require_session(request: Request) -> None:
-    """Refuse early (before the form is validated) when there is no session at all."""
-    if not isinstance(request.session.get("uid"), int):
+def login_guard(request: Request) -> None:
+    """App-wide: refuse every route but the login form early (before any form is validated)
+    when there is no session; handlers then load the user with `logged_in`."""
+    if request.url.path not in PUBLIC_PATHS and not isinstance(request.session.get("uid"), int):
         raise NotLoggedIn("please log in")
 
 
-public = APIRouter()  # the login form only
-router = APIRouter(dependencies=[Depends(_require_session)])
+router = APIRouter()
 CONTEXT_SIZE = 3
 RECENT_SIZE = 30
 SHOWN_IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
@@ -99,12 +100,12 @@ def _safe_next(target: str) -> str:
 # --------------------------------------------------------------------------- login
 
 
-@public.get("/login")
+@router.get("/login")
 def login_form(request: Request, next: str = "/") -> Response:
     return render(request, "login.html", next=_safe_next(next), error="")
 
 
-@public.post("/login")
+@router.post("/login")
 def login(request: Request, name: str = Form(""), password: str = Form(""), next: str = Form("/")) -> Response:
     address = request.client.host if request.client else "unknown"
     with session_scope(request.app.state.engine) as db:
