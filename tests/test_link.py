@@ -384,3 +384,12 @@ def test_sketching_in_worker_processes_gives_the_same_signatures(monkeypatch, li
     together = run.sketch_all(texts, workers=2)
     assert [s.skipped for s in together] == [s.skipped for s in alone]
     assert all(np.array_equal(a.signature, b.signature) for a, b in zip(alone, together) if a.signature is not None)
+
+
+def test_the_index_stays_in_id_order_when_a_lower_id_arrives_late():
+    from detector.link.clusters import Index
+
+    index = Index()
+    index.add(np.array([1, 5, 9]), np.arange(3 * sk.NUM_PERM, dtype=np.uint32).reshape(3, -1))
+    index.add(np.array([7]), np.full((1, sk.NUM_PERM), 99, dtype=np.uint32))
+    assert index.ids.tolist() == [1, 5, 7, 9] and (index.signatures[2] == 99).all() and index.signatures[3][0] == 128

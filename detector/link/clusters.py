@@ -54,8 +54,12 @@ class Index:
         return cls(np.concatenate(ids), np.concatenate(sigs))
 
     def add(self, ids: np.ndarray, signatures: np.ndarray) -> None:
+        """Add signatures, keeping rows in ascending id order (a late commit can bring a lower id)."""
         self.ids = np.concatenate([self.ids, ids])
         self.signatures = np.concatenate([self.signatures, signatures])
+        if len(ids) and len(self.ids) > len(ids) and ids.min() < self.ids[-len(ids) - 1]:
+            order = np.argsort(self.ids, kind="stable")
+            self.ids, self.signatures = self.ids[order], self.signatures[order]
 
 
 @dataclass
@@ -75,12 +79,10 @@ def _memberships(conn: Connection, message_ids: list[int]) -> dict[int, int]:
 
 def cluster_new(conn: Connection, index: Index, new_ids: np.ndarray, new_signatures: np.ndarray) -> ClusterChanges:
     """Add new messages to the index and to clusters: join, merge or create (one transaction)."""
-    old = len(index.ids)
     index.add(new_ids, new_signatures)
     if not len(new_ids):
         return ClusterChanges()
-    is_new = np.zeros(len(index.ids), dtype=bool)
-    is_new[old:] = True
+    is_new = np.isin(index.ids, new_ids)
     pairs = lsh.similar_pairs(index.signatures, lsh.candidate_pairs(lsh.band_keys(index.signatures), is_new))
     return join_pairs(conn, index.ids[pairs], index)
 
