@@ -23,7 +23,7 @@ from . import queue as q
 from .accounts import authenticate, change_settings, get_user, label_role, require_reviewer, user_settings
 from .audit import record_event
 from .decisions import TAG_TITLES, TAGS, label_history, record_decision
-from .errors import BadRequest, NotLoggedIn
+from .errors import BadRequest, NotLoggedIn, RateLimited
 from .highlight import describe, segments, text_direction
 from .review import STATE_TITLES, STATES
 from .security import csrf_token
@@ -108,9 +108,12 @@ def login_form(request: Request, next: str = "/") -> Response:
 @router.post("/login")
 def login(request: Request, name: str = Form(""), password: str = Form(""), next: str = Form("/")) -> Response:
     address = request.client.host if request.client else "unknown"
-    with session_scope(request.app.state.engine) as db:
-        user = authenticate(db, request.app.state.limiter, name.strip(), password, address)
-        user_id = user.id if user else None
+    try:
+        with session_scope(request.app.state.engine) as db:
+            user = authenticate(db, request.app.state.limiter, name.strip(), password, address)
+            user_id = user.id if user else None
+    except RateLimited as exc:
+        return render(request, "login.html", 429, next=_safe_next(next), error=str(exc).capitalize() + ".")
     if user_id is None:
         return render(request, "login.html", 401, next=_safe_next(next), error="Wrong name or password.")
     request.session.clear()  # a fresh session (and CSRF token) after login

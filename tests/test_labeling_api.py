@@ -132,7 +132,7 @@ def test_login_is_rate_limited_per_user_and_per_address(settings):
     for _ in range(3):
         assert login(client, "ann", "wrong-password").status_code == 401
     blocked = login(client, "ann")  # even the right password waits now
-    assert blocked.status_code == 429 and "too many failed logins for this account" in blocked.text
+    assert blocked.status_code == 429 and "Too many failed logins for this account; wait 15 minutes." in blocked.text
     assert login(client, "bob", "wrong-password").status_code == 401
     assert login(client, "bob", "wrong-password").status_code == 401
     assert login(client, "bob").status_code == 429  # five failures from this address
