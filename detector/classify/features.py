@@ -206,9 +206,10 @@ def _person_spellings() -> re.Pattern[str]:
     """The lexicon's person words (4+ letters, normalised, letters only) as one pattern."""
     from ..text import normalise
     from ..text.lexicon import TERMS
+    from ..text.matching import alternation
 
     words = {_NOT_LETTER.sub("", normalise(s.lstrip("=")).text.lower()) for v in TERMS["person"].values() for s in v}
-    return re.compile("|".join(sorted((re.escape(w) for w in words if len(w) >= 4), key=len, reverse=True)))
+    return re.compile(alternation(w for w in words if len(w) >= 4))
 
 
 def _hidden_person(analysis: Analysis) -> bool:
