@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import random
 import re
 from collections import Counter
@@ -282,6 +283,8 @@ def test_link_and_graph_commands(engine, settings, db_url, tmp_path):
     result = runner.invoke(cli, ["link", "--db", db_url], env=env)
     assert result.exit_code == 0, result.output
     assert "Linked 2 message(s)" in result.output and "1 near-duplicate cluster(s)" in result.output
+    again = json.loads(runner.invoke(cli, ["link", "--db", db_url, "--json"], env=env).output)
+    assert again["messages_linked"] == 0 and again["clusters"] == 1 and again["entities"] == 1
     for fmt, reader in (("graphml", nx.read_graphml), ("gexf", nx.read_gexf)):
         out = tmp_path / f"links.{fmt}"
         result = runner.invoke(cli, ["graph", "--db", db_url, "--out", str(out)], env=env)
