@@ -24,7 +24,7 @@ from ..cli_options import db_option, json_option
 from ..config import Settings
 from ..db import open_database
 from .run import IngestSummary, ingest_paths
-from .telegram_common import zone
+from .timezones import zone
 
 
 class RichProgress:

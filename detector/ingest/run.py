@@ -28,7 +28,7 @@ from .archive import FolderMedia, MediaResolver, SafeZip, ZipMedia, is_zip
 from .detect import HEAD_BYTES, detect_format
 from .evidence import Blob, EvidenceStore, clean_suffix
 from .load import ExportInfo, Loader, LoadResult
-from .telegram_common import zone
+from .timezones import zone
 
 EXPORT_SUFFIXES = {".json", ".html", ".htm", ".txt"}
 PARSERS = {"telegram_json": "telegram_json", "telegram_html": "telegram_html", "whatsapp_txt": "whatsapp"}

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from detector.ingest.synthetic import SynthMessage
-from detector.ingest.telegram_common import NOT_INCLUDED, zone
+from detector.ingest.timezones import zone
+from detector.ingest.telegram_common import NOT_INCLUDED
 
 # Entities Telegram marks inside message text (JSON `text` parts, HTML links).
 _ENTITY = re.compile(r"(?P<link>https?://\S+|t\.me/\S+)|(?P<mention>@\w{3,})|(?P<hashtag>#\w+)")

@@ -30,7 +30,8 @@ from typing import BinaryIO
 
 from detector.errors import InputError
 from detector.ingest.records import ChatRecord, MediaRecord, MessageRecord
-from detector.ingest.telegram_common import MEDIA_KINDS, PLATFORM, local_to_utc, zone
+from detector.ingest.timezones import local_to_utc, zone
+from detector.ingest.telegram_common import MEDIA_KINDS, PLATFORM
 
 CHUNK = 1 << 20
 MAX_HEADER = 4 << 20

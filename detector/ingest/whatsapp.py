@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import BinaryIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from detector.errors import ConfigError, InputError
+from detector.errors import InputError
 from detector.ingest import whatsapp_calendar
+from detector.ingest.timezones import zone
 from detector.ingest.records import ChatRecord, MediaRecord, MessageRecord
 from detector.ingest.whatsapp_locales import (
     BIDI_MARKS,
@@ -162,7 +162,7 @@ class _Pending:
 
 def parse(stream: BinaryIO, name: str, *, timezone: str = "UTC") -> Iterator[MessageRecord]:
     """Yield the messages of a WhatsApp text export, in file order."""
-    tz = _zone(timezone)
+    tz = zone(timezone)
     chat = chat_record(name)
     source = _rewindable(stream)
     start = source.tell()
@@ -382,9 +382,3 @@ def _rewindable(stream: BinaryIO) -> BinaryIO:
     return copy  # type: ignore[return-value]
 
 
-@lru_cache(maxsize=64)
-def _zone(name: str) -> tzinfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"unknown time zone {name!r}: use an IANA name such as Asia/Baghdad") from exc

@@ -240,7 +240,7 @@ def _split_edits(m: re.Match) -> list[tuple[str, int, int]] | None:
     letters = list(_SPLIT_LETTER.finditer(run))
     kinds = ["".join(sorted(set(run[a.end():b.start()].replace(" ", "")))) or " "
              for a, b in zip(letters, letters[1:])]
-    joiner = max(set(kinds), key=kinds.count)
+    joiner = max(sorted(set(kinds)), key=kinds.count)
     if kinds.count(joiner) < 2:
         return None
     out = []
