@@ -310,3 +310,21 @@ def test_queue_active_order(people) -> None:
         flt = QueueFilter.from_params({"order": "active", "state": "any"})
         rows = [r.item.message_id for r in list_items(s, flt, user_id=1)]
     assert rows[0] == ids[0] and rows[1] == ids[4] and rows[-1] == ids[5] and sorted(rows) == sorted(ids)
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+@pytest.mark.slow
+def test_simulation_gives_curves_for_both_strategies_and_a_plot(tmp_path) -> None:
+    from detector.classify.simulation import SimulationConfig, plot_curves, run_simulation
+
+    config = SimulationConfig(n_corpus=1500, base_train=300, calibration=200, checkpoints=(0, 20, 40), batch=20,
+                              repeats=2, n_features=2**14, error_rate=0.1)
+    result = run_simulation(config)
+    assert set(result.curves) == {"active", "random"} and result.pool_size > 40 and result.eval_size > 0
+    for curve in result.curves.values():
+        assert sorted(curve) == [0, 20, 40] and all(len(v) == 2 and all(0 < f <= 1 for f in v) for v in curve.values())
+    assert result.curves["active"][0] == result.curves["random"][0]  # same start, before any label
+    png = plot_curves(result, tmp_path / "curve.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

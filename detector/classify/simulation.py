@@ -121,7 +121,8 @@ def run_simulation(config: SimulationConfig = SimulationConfig(), progress: Prog
     progress("generating the corpus")
     corpus = generate_corpus(config.n_corpus, config.seed)
     rng = np.random.default_rng(config.seed)
-    train = [corpus[i] for i in rng.permutation([i for i, e in enumerate(corpus) if e.split == "train"])[: config.base_train]]
+    # twice the base is analysed once; each repeat starts from its own random half of it
+    train = [corpus[i] for i in rng.permutation([i for i, e in enumerate(corpus) if e.split == "train"])[: 2 * config.base_train]]
     val = [corpus[i] for i in rng.permutation([i for i, e in enumerate(corpus) if e.split == "val"])[: config.calibration]]
     stream = [e for e in corpus if e.split == "test"]
     pool_idx, eval_idx = _split_families(stream, config.eval_fraction, config.seed)
@@ -129,8 +130,10 @@ def run_simulation(config: SimulationConfig = SimulationConfig(), progress: Prog
     base, calib, analysed = analyse_all([e.text for e in train]), analyse_all([e.text for e in val]), analyse_all([e.text for e in stream])
     labels = np.array([e.label for e in stream])
     result = SimulationResult(asdict(config), len(pool_idx), len(eval_idx), {"active": {}, "random": {}})
+    y_train = np.array([e.label for e in train])
     for repeat in range(config.repeats):
-        loop = _Loop(base, np.array([e.label for e in train]), calib, np.array([e.label for e in val]),
+        chosen = np.sort(np.random.default_rng(config.seed + repeat).permutation(len(train))[: config.base_train])
+        loop = _Loop([base[i] for i in chosen], y_train[chosen], calib, np.array([e.label for e in val]),
                      [analysed[i] for i in pool_idx], [stream[i].text for i in pool_idx], labels[pool_idx],
                      [analysed[i] for i in eval_idx], labels[eval_idx], config, config.seed + 1000 + repeat)
         for strategy in ("active", "random"):
