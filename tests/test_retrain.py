@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import functools
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select

@@ -49,7 +49,7 @@ def resolve_decision(labels: Sequence[tuple[str, str, datetime, int]]) -> int | 
     decisive = [row for row in labels if row[1] in DECISION_LABEL and row[0] in ROLE_RANK]
     if not decisive:
         return None
-    role, decision, _at, _id = max(decisive, key=lambda r: (ROLE_RANK[r[0]], r[2], r[3]))
+    _role, decision, _at, _id = max(decisive, key=lambda r: (ROLE_RANK[r[0]], r[2], r[3]))
     return DECISION_LABEL[decision]
 
 
