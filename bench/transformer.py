@@ -13,6 +13,11 @@ Texts are synthetic corpus messages (the realistic mix of lengths the tier sees)
 instead trains the head on the train split of a corpus of that size and reports held-out test
 F1 and PR-AUC per head and encoder setting (fp32 vs int8, logistic vs MLP): does int8 cost accuracy?
 Embeddings are memoised (DETECTOR_CACHE_DIR/../e5-embeddings), so a re-run is cheap.
+
+    python bench/transformer.py --finetune-cost
+
+times one batch of 32 forward only vs. forward + backward through the top 2 or 4 layers
+(the price of fine-tuning upper layers, per text and epoch).
 """
 
 from __future__ import annotations
@@ -104,13 +109,47 @@ def accuracy(n: int, batch_size: int) -> None:
                   f"PR-AUC {average_precision_score(y_test, p):.3f}  [{per_lang}]  (embedding {took:.0f} s)")
 
 
+def finetune_cost(batch_size: int) -> None:
+    import torch
+
+    from detector.classify.e5 import open_encoder
+
+    encoder = open_encoder()
+    model, texts = encoder.model, _texts(200)[:batch_size]
+    batch = encoder.tokenizer.pad({"input_ids": encoder.token_ids(texts)}, return_tensors="pt")
+    inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+
+    def forward_only() -> None:
+        with torch.inference_mode():
+            model(**inputs)
+
+    def train_step(top: int) -> None:
+        for index, layer in enumerate(model.encoder.layer):
+            layer.requires_grad_(index >= len(model.encoder.layer) - top)
+        model.embeddings.requires_grad_(False)
+        model(**inputs).last_hidden_state.mean().backward()
+        model.zero_grad(set_to_none=True)
+
+    for name, step in (("forward only", forward_only), ("fine-tune top 2", lambda: train_step(2)),
+                       ("fine-tune top 4", lambda: train_step(4))):
+        step()
+        started = time.perf_counter()
+        step()
+        took = time.perf_counter() - started
+        print(f"  {name:16s} {took:6.2f} s per batch of {batch_size} = {batch_size / took:5.1f} texts/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=256, help="texts to embed per mode")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--accuracy", type=int, metavar="N", help="head accuracy on a corpus of N messages instead")
+    parser.add_argument("--finetune-cost", action="store_true", help="time fine-tuning steps instead")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.finetune_cost:
+        finetune_cost(args.batch_size)
+        return
     if args.accuracy:
         accuracy(args.accuracy, args.batch_size)
         return
