@@ -126,7 +126,7 @@ def _read_tensors(reader: _Reader, config: E5Config) -> dict[str, np.ndarray]:
     for _ in range(count):
         (name_len,) = reader.unpack("H")
         name = reader.take(name_len).decode("ascii", "replace")
-        dtype, elements, offset, nbytes = reader.unpack("BIQQ")
+        dtype, elements, offset, _nbytes = reader.unpack("BIQQ")
         rows, cols = _shape(name, config)
         if rows * cols != elements:
             raise reader.error(f"tensor {name} has {elements} elements, expected {rows}x{cols}")
