@@ -106,6 +106,8 @@ def test_long_text_is_truncated(encoder) -> None:
     ids = encoder.token_ids(["للبيع " * 2000])[0]
     assert len(ids) == e5.MAX_TOKENS and ids[0] == 0 and ids[-1] == 2
     assert np.isfinite(encoder.embed(["للبيع " * 2000, ""])).all()
+    long = "Satılık araba fiyatı " * 1000
+    assert encoder.token_ids([long * 50]) == encoder.token_ids([long])  # the cut keeps what the model sees
 
 
 def test_int8_quantised_model_stays_close(encoder) -> None:
