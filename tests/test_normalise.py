@@ -83,6 +83,12 @@ def test_a_derived_span_maps_to_the_original_span_covering_it() -> None:
         ("s-l-a-v-e", "slave"),
         ("s🔥l🔥a🔥v🔥e", "slave"),
         ("س ب ي ة", "سبية"),
+        ("s..l a..v_e", "slave"),  # mixed fillers, a space inside the word
+        ("c_a p..t..i_ve", "captive"),  # pairs of letters between fillers
+        ("ک..چ ۆ..ڵ_ە", "کچۆڵە"),
+        ("k.a.d.i.n m.e.z.a.t.a", "kadin mezata"),  # a space between two whole dotted words stays
+        ("sell a g.i.r.l", "sell a girl"),  # ... and after a one-letter word
+        ("ok..so..we", "ok..so..we"),  # ordinary two-letter words are no split run
         ("g1rl s@le sl4ve", "girl sale slave"),
         ("5OOO $ and 1O,OOO", "5000 $ and 10,000"),
         ("saaaale جاااارية", "sale جارية"),

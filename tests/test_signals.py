@@ -172,6 +172,12 @@ def test_gazetteer_has_over_sixty_places() -> None:
         ("wanted", "wanted", "wanted"), ("مطلوب", "wanted", "wanted"), ("auction", "auction", "auction"),
         ("مزاد", "auction", "auction"), ("mezat", "auction", "auction"), ("للتنازل", "transfer", "transfer"),
         ("maid for transfer", "person", "maid"),
+        # Sorani diminutives and endings: article, plural, possessive (کۆیلەمان "our slave").
+        ("کچۆڵە", "person", "girl"), ("کچۆلە", "person", "girl"), ("کۆیلەمان هەیە", "person", "slave"),
+        ("کچۆلەمان", "person", "girl"), ("کچەکانمان", "person", "girl"), ("دیلەکانمان", "person", "captive"),
+        ("visa transfer helper", "person", "maid"), ("Seeking a servant to purchase", "wanted", "wanted"),
+        ("searching for", "wanted", "wanted"), ("أريد جارية", "wanted", "wanted"),
+        ("داوای کچ دەکەین", "wanted", "wanted"), ("cariye aranmaktadır", "wanted", "wanted"),
     ],
 )
 def test_terms(text: str, subtype: str, value: str) -> None:
@@ -181,7 +187,8 @@ def test_terms(text: str, subtype: str, value: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["iPhone 13 and Galaxy S21", "built in 2017", "120,000 km on the clock", "calibre 7.62 rifle",
-     "5 years experience required", "منذ 3 سنوات", "1 2 3 4 5 6 7 8 9", "Turkish language (dil) class", "لابتوب ديل"],
+     "5 years experience required", "منذ 3 سنوات", "1 2 3 4 5 6 7 8 9", "Turkish language (dil) class", "لابتوب ديل",
+     "دیلان هاتەوە ماڵ"],  # the name Dilan is not دیل "captive" with a plural ending
 )
 def test_decoys_give_no_price_age_contact_or_person(text: str) -> None:
     found = signals(text)

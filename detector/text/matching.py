@@ -41,9 +41,15 @@ def spelling_key(spelling: str) -> str:
 
 
 _ARABIC_PREFIX = r"(?:(?:و|ف)?(?:ب|ك|ل)?(?:ال)?|و?لل)"
-# Arabic pronoun/plural endings and Sorani article/indefinite endings (ێک ەکە ەکان ی).
-_ARABIC_SUFFIX = (r"(?:ها|هم|ه|ي|يه|ات|دا|هوه|كان|ان|ش|ين|يك|يكي|يكه|هكه|هكهي|هكان"
-                  r"|ێک|ێکی|ێکە|ەکە|ەکەی|ەکان|ی|ە)?")
+# Arabic pronoun/plural endings, and Sorani endings: an article, indefinite or plural
+# (ەکە ێک ەکان ان) then a possessive or ezafe (مان تان یان ی ە): کۆیلەمان, کچەکەمان.
+# Written both as match keys (ە→ه, ێ→ي, ک→ك) and as plain letters for exact spellings.
+_ARABIC_SUFFIX = (r"(?:ها|هم|يه|ات|دا|هوه|ش|ين|يكي"
+                  r"|(?:هكه|كه|يك|هكان|كان|ان)?(?:مان|تان|يان|ي|ه)?"
+                  r"|(?:ەکە|کە|ێک|ەکان|کان|ان)?(?:مان|تان|یان|ی|ە)?)")
+# Exact spellings are short words (Kurmanji dîl, Sorani دیل "captive"): only the Sorani endings,
+# never a bare -ان or Arabic ending that makes another word of them (the name دیلان).
+_EXACT_SUFFIX = r"(?:(?:ەکە|ێک|ەکان)?(?:مان|تان|یان|ی|ە)?)"
 # Turkish case and plural endings, Kurmanji oblique and indefinite endings (ê ek eke ên ...).
 _LATIN_SUFFIX = (r"(?:'?(?:lar|ler|lari|leri|nin|den|dan|ten|tan|de|da|te|ta|ye|ya|yi|ni"
                  r"|eke|eki|ek|en|an|e|a|i|u))?")
@@ -79,14 +85,15 @@ def _trie_regex(node: dict) -> str:
     return body
 
 
-def _compile(keys: list[str]) -> re.Pattern:
+def _compile(keys: list[str], exact: bool = False) -> re.Pattern:
     arabic = [k for k in keys if _ARABIC.search(k)]
     latin = [k for k in keys if not _ARABIC.search(k)]
     parts = []
     if arabic:
-        parts.append(rf"{_LEFT}{_ARABIC_PREFIX}(?P<a>{alternation(arabic)}){_ARABIC_SUFFIX}{_RIGHT}")
+        prefix, suffix = ("", _EXACT_SUFFIX) if exact else (_ARABIC_PREFIX, _ARABIC_SUFFIX)
+        parts.append(rf"{_LEFT}{prefix}(?P<a>{alternation(arabic)}){suffix}{_RIGHT}")
     if latin:
-        parts.append(rf"{_LEFT}(?P<l>{alternation(latin)}){_LATIN_SUFFIX}{_RIGHT}")
+        parts.append(rf"{_LEFT}(?P<l>{alternation(latin)}){'' if exact else _LATIN_SUFFIX}{_RIGHT}")
     return re.compile("|".join(parts) or r"(?!x)x")
 
 
@@ -103,7 +110,8 @@ class Vocabulary:
     """Spellings mapped to a canonical value, found word-bounded in a match key.
 
     A spelling starting with `=` is matched exactly on the normalised text instead (its
-    diacritics matter: Kurmanji `dîl` "captive" is not Turkish `dil` "language").
+    diacritics matter: Kurmanji `dîl` "captive" is not Turkish `dil` "language"), with no
+    prefix and only Sorani endings, so a short word does not match inside names (دیلان).
     """
 
     def __init__(self, spellings: Mapping[object, Iterable[str]]) -> None:
@@ -119,7 +127,7 @@ class Vocabulary:
         self._pattern = _compile([spelling_key(f) for fs in spellings.values() for f in fs if f[:1] != EXACT])
         exact_forms = [_SPACES.sub(" ", normalise(f[1:]).text).strip()
                        for fs in spellings.values() for f in fs if f[:1] == EXACT]
-        self._exact_pattern = _compile(exact_forms) if exact_forms else None
+        self._exact_pattern = _compile(exact_forms, exact=True) if exact_forms else None
 
     @staticmethod
     def _hits(pattern: re.Pattern, text: str, lookup: dict[str, object]) -> Iterator[Match]:

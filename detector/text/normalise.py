@@ -192,12 +192,15 @@ _CYRILLIC_OR_GREEK = re.compile(r"[\u0250-\u02af\u0370-\u03ff\u0400-\u052f]")
 _LATIN_IN_TOKEN = re.compile(r"[a-z\u00df-\u024f]")
 # Look-alike letters inside a number: 5OOO -> 5000, 1O,OOO -> 10,000.
 _NUMBER_WITH_O = re.compile(r"(?<![a-z0-9])\d[\d,.]*o[o\d,.]*(?![a-z])|(?<![a-z0-9])o+\d[\d,.o]*(?![a-z])", re.ASCII)
-# Three or more single letters held apart by the same kind of filler: s.l.a.v.e, س ب ي ة.
+# Letters held apart by fillers: s.l.a.v.e, س ب ي ة, and mixed fillers with pairs of letters
+# between them (c_a p..t..i_ve). A run is three or more pieces of one or two letters.
 _SEP = rf"(?:[\s.\-_*•·|/\\~+,]|[{_EMOJI}]){{1,3}}"
 _SPLIT = re.compile(
-    rf"(?<![{_LETTER}\d])[{_LETTER}](?:{_SEP}[{_LETTER}](?![{_LETTER}\d])){{2,}}"
+    rf"(?<![{_LETTER}\d])[{_LETTER}]{{1,2}}(?:{_SEP}[{_LETTER}]{{1,2}}(?![{_LETTER}\d])){{2,}}"
 )
-_SPLIT_LETTER = re.compile(rf"[{_LETTER}]")
+_SPLIT_PIECE = re.compile(rf"[{_LETTER}]{{1,2}}")
+_GLUE = set("._-*•·~+")
+_ONE_LETTER_WORDS = {"a", "i", "o", "و"}  # fillers that join letters whatever the run's usual filler is
 
 
 def _stretch_edits(m: re.Match) -> list[tuple[str, int, int]]:
@@ -233,22 +236,54 @@ def _number_o_edits(m: re.Match) -> list[tuple[str, int, int]]:
     return [("0" if ch == "o" else ch, i, i + 1) for i, ch in enumerate(m.group())]
 
 
+def _split_joins(pieces: list[str], kinds: list[str]) -> list[bool]:
+    """Which gaps of a split run join letters: the run's usual filler and glue punctuation
+    always; a space only between fragments of a word (under three letters on one side), but
+    not after a one-letter word before a longer one (a g.i.r.l, و س.ب.ي.ة). A two-letter
+    piece not glued by punctuation is an ordinary word and stays apart."""
+    usual = max(set(kinds), key=kinds.count)
+    glued = [k != " " and (k == usual or set(k) <= _GLUE) for k in kinds]
+    join = [g or (k == " " and usual == " ") for g, k in zip(glued, kinds)]
+    segments: list[int] = []  # letters of the glued word each piece belongs to
+    start = 0
+    for i in range(len(pieces)):
+        if i == len(kinds) or not glued[i]:
+            segments += [sum(map(len, pieces[start:i + 1]))] * (i + 1 - start)
+            start = i + 1
+    for i, k in enumerate(kinds):
+        if k == " " and usual != " ":
+            word = pieces[i] in _ONE_LETTER_WORDS and (i == 0 or not glued[i - 1]) and segments[i + 1] >= 3
+            join[i] = min(segments[i], segments[i + 1]) < 3 and not word
+    for i, piece in enumerate(pieces):
+        if len(piece) == 2 and not (i and glued[i - 1]) and not (i < len(kinds) and glued[i]):
+            if i:
+                join[i - 1] = False
+            if i < len(kinds):
+                join[i] = False
+    return join
+
+
 def _split_edits(m: re.Match) -> list[tuple[str, int, int]] | None:
-    """Join the letters held apart by the run's most common filler; other fillers become
-    word breaks (k.a.d.i.n m.e.z.a.t.a -> kadin mezata)."""
+    """Join the letters a run holds apart; gaps that do not join become word breaks
+    (k.a.d.i.n m.e.z.a.t.a -> kadin mezata, s..l a..v_e -> slave)."""
     run = m.group()
-    letters = list(_SPLIT_LETTER.finditer(run))
+    found = list(_SPLIT_PIECE.finditer(run))
+    pieces = [p.group() for p in found]
+    if all(len(p) == 2 for p in pieces):
+        return None  # ordinary two-letter words (ok..so..we)
     kinds = ["".join(sorted(set(run[a.end():b.start()].replace(" ", "")))) or " "
-             for a, b in zip(letters, letters[1:])]
-    joiner = max(sorted(set(kinds)), key=kinds.count)
-    if kinds.count(joiner) < 2:
+             for a, b in zip(found, found[1:])]
+    join = _split_joins(pieces, kinds)
+    if sum(join) < 2:
         return None
     out = []
-    for k, lm in enumerate(letters):
-        if k and kinds[k - 1] != joiner:
-            out.append((" ", letters[k - 1].end(), lm.start()))
-        hi = letters[k + 1].start() if k + 1 < len(letters) and kinds[k] == joiner else lm.end()
-        out.append((lm.group(), lm.start(), hi))
+    for k, pm in enumerate(found):
+        if k and not join[k - 1]:
+            out.append((" ", found[k - 1].end(), pm.start()))
+        for j in range(pm.start(), pm.end()):
+            last = j == pm.end() - 1
+            hi = found[k + 1].start() if last and k + 1 < len(found) and join[k] else j + 1
+            out.append((run[j], j, hi))
     return out
 
 

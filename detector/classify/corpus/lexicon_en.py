@@ -68,6 +68,11 @@ LEXICON = Lexicon(
         "{item} for sale", "For sale: {item}", "Selling {item}", "{item} available now", "Got {item} to sell",
         "{item} up for sale", "FS: {item}", "Urgent sale {item}", "{item} on offer", "We have {item} for sale",
         "{item} ready to go", "letting go of {item}", "{item} - make an offer", "selling off {item}", "{item} available, serious only",
+        '{item} for transfer',
+        'transferring my {item}',
+        '{item} up for transfer or sale',
+        '{item} available for transfer',
+        '{item} going cheap',
     ),
     want_heads=(
         "Wanted: {item}", "Looking to buy {item}", "Anyone selling {item}?", "Buying {item}", "WTB {item}",
@@ -192,6 +197,11 @@ LEXICON = Lexicon(
         "Activists documented {n} ads selling people on Telegram channels during {year}.",
         "On the genocide anniversary the UN said {n} Yazidi women are still missing.",
         "{n} abducted Yazidi women freed in {place} after a ransom of {price} was paid.",
+        'Families in {place} paid {price} to free {n} Yazidi women held by the group, officials said.',
+        'Negotiators secured the release of {n} captives from {place}; relatives say they paid {price} in ransom.',
+        'A go-between who brings abducted girls home from {place} says the sum demanded reached {price}.',
+        'Officials: {n} women and children returned from {place} after their families raised {price}.',
+        'Survivors freed near {place} in {year} say families borrowed up to {price} to pay for their release.',
     ),
     advocacy=(
         "Human trafficking is a crime. If you see an ad selling a person, report it now.",

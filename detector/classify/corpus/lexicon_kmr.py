@@ -59,6 +59,11 @@ LEXICON = Lexicon(
         "{item} bi bihayekî baş", "Ez {item} difroşim", "{item} li ser firotinê ye", "Bi lez {item} tê firotin",
         "{item} amade ye ji bo firotinê", "Me {item} heye ji bo firotinê",
         "{item} ji bo firotê", "dixwazim {item} bifroşim", "{item} difroşin", "{item} amade ye", "firotina bilez: {item}",
+        '{item} ji bo veguhastinê',
+        'veguhastina {item}',
+        '{item} tê veguhastin',
+        '{item} ji bo devrê',
+        '{item} bi bihayekî erzan tê firotin',
     ),
     want_heads=(
         "{item} tê xwestin", "Ez dixwazim {item} bikirim", "Kê {item} heye ji bo firotinê?", "Em {item} dikirin",
@@ -187,6 +192,11 @@ LEXICON = Lexicon(
         "Çalakvanan di sala {year} de {n} reklamên firotina mirovan li ser kanalên Telegramê tomar kirin.",
         "Di salvegera jenosîdê de NY ragihand ku {n} jinên êzidî hîn winda ne.",
         "{n} jinên êzidî yên revandî li {place} piştî dayîna fîdyeya {price} hatin azadkirin.",
+        'Malbatên li {place} {price} dan da ku {n} jinên êzdî yên revandî azad bibin, rayedaran got.',
+        '{n} dîlên êzdî li {place} hatin azadkirin piştî ku malbatên wan {price} fîdye dan.',
+        'Navbeynkarek ku keçên revandî ji {place} vedigerîne dibêje buhayê xwestî gihîşt {price}.',
+        'Rayedar: {n} jin û zarok ji {place} vegeriyan piştî ku malbatên wan {price} berhev kirin.',
+        'Rizgarbûyên li nêzî {place} di sala {year} de dibêjin malbatên wan heta {price} deyn kirin ji bo azadbûna wan.',
     ),
     advocacy=(
         "Bazirganiya mirovan sûc e. Heke te reklamek ji bo firotina mirovekî dît, yekser ragihîne.",

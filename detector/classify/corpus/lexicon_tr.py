@@ -59,6 +59,11 @@ LEXICON = Lexicon(
         "Acil satılık {item}", "Uygun fiyata {item}", "{item} elden çıkarılacak", "Satılık: {item}",
         "Elimde satılık {item} var",
         "{item} satılacaktır", "{item} satmak istiyorum", "{item} satıyoruz", "{item} satışa hazır", "nakit satılık {item}",
+        'devren satılık {item}',
+        '{item} devredilir',
+        '{item} devren verilecek',
+        '{item} devir için uygun',
+        'acil satılık {item}',
     ),
     want_heads=(
         "{item} aranıyor", "{item} almak istiyorum", "Satılık {item} olan var mı?", "{item} alınır", "{item} arıyorum",
@@ -180,6 +185,11 @@ LEXICON = Lexicon(
         "Aktivistler {year} yılında Telegram kanallarında insan satışına dair {n} ilan belgeledi.",
         "BM, soykırımın yıl dönümünde {n} Ezidi kadının hâlâ kayıp olduğunu açıkladı.",
         "{place} şehrinde {price} fidye ödenmesinin ardından kaçırılan {n} Ezidi kadın serbest bırakıldı.",
+        'Yetkililere göre {place} kentindeki aileler kaçırılan {n} Ezidi kadını kurtarmak için {price} ödedi.',
+        '{n} Ezidi esir, aileleri {price} fidye ödedikten sonra {place} yakınlarında serbest bırakıldı.',
+        '{place} bölgesinden kaçırılan kızları geri getiren bir arabulucu, istenen bedelin {price} olduğunu söylüyor.',
+        'Yetkililer: aileleri {price} topladıktan sonra {n} kadın ve çocuk {place} bölgesinden döndü.',
+        '{year} yılında {place} yakınlarında kurtulan kadınlar, ailelerinin {price} borç aldığını anlatıyor.',
     ),
     advocacy=(
         "İnsan ticareti suçtur. İnsan satışı ilanı görürseniz hemen bildirin.",
