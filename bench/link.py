@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# bench/queue.py is named like the standard library's `queue`; keep this folder off the import path.
+# bench/queue_speed.py is named like the standard library's `queue`; keep this folder off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse

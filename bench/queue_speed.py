@@ -1,7 +1,7 @@
 """Server time of the labelling queue with 1,000,000 messages and 20,000 flagged (SQLite).
 
-    python bench/queue.py                          # 1,000,000 messages, 20,000 flagged
-    python bench/queue.py --messages 100000 --flagged 2000 --repeat 30
+    python bench/queue_speed.py                          # 1,000,000 messages, 20,000 flagged
+    python bench/queue_speed.py --messages 100000 --flagged 2000 --repeat 30
 
 Builds a fresh SQLite file with fast bulk inserts (every message scored, as the fast
 tier does), then drives the real app in-process with TestClient and reads each
