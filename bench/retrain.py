@@ -1,6 +1,6 @@
 """Time retraining from N analyst labels plus the synthetic corpus (target: 5,000 labels < 15 min).
 
-    python -P bench/retrain.py [--labels 5000] [--no-transformer]   (-P: bench/queue_speed.py must not shadow the queue module)
+    python bench/retrain.py [--labels 5000] [--no-transformer]
 
 Stores N synthetic messages (a corpus seed the shipped model never saw) with analyst
 labels in a fresh SQLite database, then runs `train_candidate` once and prints the time.

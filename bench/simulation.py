@@ -3,7 +3,7 @@
     python bench/simulation.py [--repeats 3] [--out test-artifacts/learning_curve.png]
 
 Target: active learning with 200 labels reaches at least the F1 random choice reaches with 400.
-(Same as `detector simulate`; -P keeps bench/queue_speed.py from shadowing the queue module.)
+(Same as `detector simulate`.)
 """
 
 from __future__ import annotations
