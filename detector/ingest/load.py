@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Integer, bindparam, func, insert, literal, select, update
 
 from ..hashing import sha256_bytes
 from ..schema import ExportFile, Media, Message, MessageVersion, Source, utcnow
@@ -25,7 +25,7 @@ from .evidence import Blob, EvidenceStore, clean_suffix
 from .mime import SNIFF_BYTES, sniff_mime
 from .records import ChatRecord, MediaRecord, MessageRecord
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 SQLITE_CACHE_KIB = 64 * 1024
 _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
@@ -34,6 +34,28 @@ export_t = ExportFile.__table__
 message_t = Message.__table__
 version_t = MessageVersion.__table__
 media_t = Media.__table__
+
+MESSAGE_COLUMNS = (
+    "source_id", "external_id", "kind", "sent_at", "sent_local", "sender_name", "sender_id",
+    "text", "entities", "reply_to", "forwarded_from", "edited_at", "raw", "raw_sha256", "export_file_id", "created_at",
+)
+VERSION_COLUMNS = ("message_id", "version", "text", "edited_at", "raw", "raw_sha256", "export_file_id", "seen_at")
+_NEW = (message_t.c.id > bindparam("after")) & (message_t.c.export_file_id == bindparam("export"))
+_FIRST_VERSIONS = insert(version_t).from_select(  # version 1 of the messages just inserted, copied inside the database
+    VERSION_COLUMNS,
+    select(
+        message_t.c.id, literal(1, Integer), message_t.c.text, message_t.c.edited_at, message_t.c.raw,
+        message_t.c.raw_sha256, message_t.c.export_file_id, message_t.c.created_at,
+    ).where(_NEW).order_by(message_t.c.id),
+)
+_LAST_NEW = select(func.max(message_t.c.id)).where(_NEW)
+_NEW_IDS = select(message_t.c.id, message_t.c.source_id, message_t.c.external_id).where(_NEW)
+
+_KNOWN = (  # the stored versions of a source's messages among some external ids
+    select(message_t.c.external_id, message_t.c.id, message_t.c.edited_at, version_t.c.raw_sha256, version_t.c.version)
+    .join(version_t, version_t.c.message_id == message_t.c.id)
+    .where(message_t.c.source_id == bindparam("sid"), message_t.c.external_id.in_(bindparam("ids", expanding=True)))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,17 +90,6 @@ class _Known:
     last_version: int
 
 
-def _version_row(message_id: int, version: int, record: MessageRecord, sha: str) -> dict[str, Any]:
-    return {
-        "message_id": message_id,
-        "version": version,
-        "text": record.text,
-        "edited_at": record.edited_at,
-        "raw": record.raw,
-        "raw_sha256": sha,
-    }
-
-
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
@@ -95,7 +106,14 @@ class Loader:
         self.batch_size = batch_size
         self.created_blobs: list[Blob] = []
         self._sources: dict[ChatRecord, int] = {}
-        self._inserts: dict[str, BulkInsert] = {}
+        self._messages = BulkInsert(conn, message_t, MESSAGE_COLUMNS)
+        self._versions = BulkInsert(conn, version_t, VERSION_COLUMNS)
+        # per source: None when it held messages before this loader, else the highest integer external id this
+        # loader inserted (-1: none yet) - then a batch of higher integer ids needs no look-up of stored messages
+        self._numbered: dict[int, int | None] = {}
+        self._as_time = self._messages.converter("sent_at")
+        self._as_json = self._messages.converter("entities")
+        self._as_blob = self._messages.converter("raw")
         self._last_id = 0  # the messages a load inserts all have ids above this one
         if conn.dialect.name == "sqlite":  # index pages of a growing archive stay in memory during big loads
             conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
@@ -166,6 +184,11 @@ class Loader:
             changes = {k: v for k, v in (("name", chat.name), ("type", chat.type)) if v and v != getattr(row, k)}
             if changes:
                 self.conn.execute(update(source_t).where(source_t.c.id == sid).values(**changes))
+        if sid not in self._numbered:
+            stored = row is not None and self.conn.execute(
+                select(message_t.c.id).where(message_t.c.source_id == sid).limit(1)
+            ).first()
+            self._numbered[sid] = None if stored else -1
         self._sources[chat] = sid
         return sid
 
@@ -178,12 +201,10 @@ class Loader:
             externals.setdefault(sid, []).append(ext)
         known: dict[tuple[int, str], _Known] = {}
         for sid, ids in externals.items():
-            rows = self.conn.execute(
-                select(message_t.c.external_id, message_t.c.id, message_t.c.edited_at, version_t.c.raw_sha256,
-                       version_t.c.version)
-                .join(version_t, version_t.c.message_id == message_t.c.id)
-                .where(message_t.c.source_id == sid, message_t.c.external_id.in_(ids))
-            )
+            top = self._numbered.get(sid)
+            if top is not None and all(ext.isdecimal() for ext in ids) and min(map(int, ids)) > top:
+                continue  # all stored messages of this source came from this loader, with lower ids
+            rows = self.conn.execute(_KNOWN, {"sid": sid, "ids": ids})
             for row in rows:
                 item = known.setdefault((sid, row.external_id), _Known(row.id, row.edited_at, set(), 0))
                 item.hashes.add(row.raw_sha256)
@@ -192,14 +213,26 @@ class Loader:
 
     def _ids_since(self, export_id: int) -> dict[tuple[int, str], int]:
         """Ids of the messages this export file inserted since the last call (a range scan on the key)."""
-        rows = self.conn.execute(
-            select(message_t.c.id, message_t.c.source_id, message_t.c.external_id).where(
-                message_t.c.id > self._last_id, message_t.c.export_file_id == export_id
-            )
-        ).all()
-        if rows:
-            self._last_id = max(row.id for row in rows)
-        return {(row.source_id, row.external_id): row.id for row in rows}
+        rows = self.conn.execute(_NEW_IDS, {"after": self._last_id, "export": export_id}).all()
+        ids = {(sid, ext): mid for mid, sid, ext in rows}
+        self._last_id = max(ids.values(), default=self._last_id)
+        return ids
+
+    def _note_inserted(self, keys: Iterable[tuple[int, str]]) -> None:
+        """Keep each fresh source's highest integer external id (a non-integer one ends the shortcut)."""
+        for sid, ext in keys:
+            top = self._numbered.get(sid)
+            if top is not None:
+                self._numbered[sid] = max(top, int(ext)) if ext.isdecimal() else None
+
+    def _source_ids(self, batch: list[MessageRecord]) -> list[int]:
+        """Each record's source id (a chat's records share one ChatRecord: mostly an identity check)."""
+        chat, sid, ids = None, 0, []
+        for record in batch:
+            if record.chat is not chat:
+                chat, sid = record.chat, self.source_id(record.chat)
+            ids.append(sid)
+        return ids
 
     def _store_batch(
         self,
@@ -209,7 +242,7 @@ class Loader:
         media_cache: dict[str, tuple[str, Blob | None, str | None]],
         result: LoadResult,
     ) -> None:
-        keyed = [((self.source_id(r.chat), r.external_id), r, sha256_bytes(r.raw)) for r in batch]
+        keyed = [((sid, r.external_id), r, sha256_bytes(r.raw)) for sid, r in zip(self._source_ids(batch), batch)]
         known = self._known_messages([key for key, _, _ in keyed])
         fresh: dict[tuple[int, str], tuple[MessageRecord, str]] = {}
         repeats: list[tuple[tuple[int, str], MessageRecord, str]] = []
@@ -235,29 +268,25 @@ class Loader:
         result: LoadResult,
     ) -> None:
         """New messages, each with its version 1 and its media."""
-        now = utcnow()
+        as_time, as_json, as_blob = self._as_time, self._as_json, self._as_blob
+        now = as_time(utcnow())
         rows = [
-            {
-                "source_id": sid,
-                "external_id": ext,
-                "kind": r.kind,
-                "sent_at": r.sent_at,
-                "sent_local": r.sent_local,
-                "sender_name": r.sender_name,
-                "sender_id": r.sender_id,
-                "text": r.text,
-                "entities": r.entities,
-                "reply_to": r.reply_to,
-                "forwarded_from": r.forwarded_from,
-                "edited_at": r.edited_at,
-                "raw": r.raw,
-                "raw_sha256": sha,
-            }
+            (
+                sid, ext, r.kind, as_time(r.sent_at), r.sent_local, r.sender_name, r.sender_id, r.text,
+                as_json(r.entities), r.reply_to, r.forwarded_from, as_time(r.edited_at), as_blob(r.raw), sha,
+                export_id, now,
+            )
             for (sid, ext), (r, sha) in fresh.items()
         ]
-        self._bulk(message_t, rows, {"export_file_id": export_id, "created_at": now})
+        self._messages.execute(rows)
+        result.messages_new += len(rows)
+        self._note_inserted(fresh)
+        after = {"after": self._last_id, "export": export_id}
+        self.conn.execute(_FIRST_VERSIONS, after)
+        if not repeat_keys and not any(record.media for record, _ in fresh.values()):
+            self._last_id = self.conn.execute(_LAST_NEW, after).scalar_one()  # no ids needed in Python
+            return
         ids = self._ids_since(export_id)
-        versions = [_version_row(ids[key], 1, record, sha) for key, (record, sha) in fresh.items()]
         media_rows = [
             {"message_id": ids[key], **self._media_row(item, media, media_cache, result)}
             for key, (record, _) in fresh.items()
@@ -267,10 +296,8 @@ class Loader:
         for key in repeat_keys & fresh.keys():  # the same message again later in this batch
             record, sha = fresh[key]
             known[key] = _Known(ids[key], record.edited_at, {sha}, 1)
-        self._bulk(version_t, versions, {"export_file_id": export_id, "seen_at": now})
         if media_rows:
             self.conn.execute(insert(media_t), media_rows)
-        result.messages_new += len(rows)
 
     def _record_repeats(
         self,
@@ -282,6 +309,7 @@ class Loader:
         """Known messages: seen again, or a new version (the current text follows the newest edit)."""
         versions = []
         current = []
+        now = self._as_time(utcnow())
         for key, record, sha in repeats:
             item = known[key]
             result.messages_seen += 1
@@ -289,14 +317,17 @@ class Loader:
                 continue
             item.hashes.add(sha)
             item.last_version += 1
-            versions.append(_version_row(item.id, item.last_version, record, sha))
+            edited = self._as_time(record.edited_at)
+            versions.append(
+                (item.id, item.last_version, record.text, edited, self._as_blob(record.raw), sha, export_id, now)
+            )
             if (record.edited_at or _EPOCH) > (item.edited_at or _EPOCH):
                 item.edited_at = record.edited_at
                 current.append(
                     {"mid": item.id, "text": record.text, "entities": record.entities, "edited_at": record.edited_at}
                 )
         result.versions_new += len(versions)
-        self._bulk(version_t, versions, {"export_file_id": export_id, "seen_at": utcnow()})
+        self._versions.execute(versions)
         if current:
             self.conn.execute(
                 update(message_t)
@@ -311,14 +342,6 @@ class Loader:
                 ),
                 current,
             )
-
-    def _bulk(self, table: Any, rows: list[dict[str, Any]], constants: dict[str, Any]) -> None:
-        """Insert rows through a BulkInsert compiled once per loader and table."""
-        if not rows:
-            return
-        if table.name not in self._inserts:
-            self._inserts[table.name] = BulkInsert(self.conn, table, [*rows[0], *constants])
-        self._inserts[table.name].execute(rows, constants)
 
     # ------------------------------------------------------------------ media
 

@@ -175,7 +175,7 @@ def _text(value: str | list[Any], text_entities: list[Any] | None) -> tuple[str,
     """Plain text (parts concatenated) and entities (`text_entities`, else the list's parts)."""
     if isinstance(value, str):
         return value, text_entities if text_entities is not None else []
-    plain = "".join(part if isinstance(part, str) else part.get("text", "") for part in value)
+    plain = "".join([part if type(part) is str else part.get("text", "") for part in value])
     if text_entities is None:
         text_entities = [part if isinstance(part, dict) else {"type": "plain", "text": part} for part in value]
     return plain, text_entities
