@@ -121,6 +121,48 @@ def test_duplicate_ids_within_one_file_and_across_batches(engine, store):
     assert count(engine, Message) == 4 and count(engine, MessageVersion) == 5
 
 
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["1", "2", "3", "4", "5", "3"],  # ascending, then an old id in a later batch
+        ["1", "2", "2", "3"],  # the last id of one batch first in the next
+        ["10", "9", "11", "12", "9", "13"],  # out of order
+        ["a1", "b2", "c3", "7", "a1", "8"],  # WhatsApp-style ids are not numbers
+        ["7", "07", "8", "9", "\u0667", "7"],  # equal as numbers, different as ids
+    ],
+)
+def test_repeats_across_batches_are_found_whatever_the_ids(engine, store, ids):
+    def rec(ext: str, chat: ChatRecord = CHAT) -> MessageRecord:
+        base = record(len(ext), chat=chat)
+        return MessageRecord(**{**{f: getattr(base, f) for f in base.__slots__}, "external_id": ext,
+                                "raw": f'{{"id": "{ext}"}}'.encode()})
+
+    result = load(engine, store, [rec(ext) for ext in ids], "ids.json", batch_size=2)
+    assert (result.messages_new, result.messages_seen) == (len(set(ids)), len(ids) - len(set(ids)))
+    # one loader, two files in one transaction (a zip) of a new chat: the second file's ids were stored by the first
+    zipped = ChatRecord("telegram", "zipped", "Zipped market")
+    data = [store.put_bytes(name.encode(), ".json") for name in ("z1", "z2")]
+    with engine.begin() as conn:
+        loader = Loader(conn, store, batch_size=2)
+        first, second = (
+            loader.load(ExportInfo(b.rel_path, b.sha256, b.size, "telegram_json", b.rel_path), iter(batch), FolderMedia(store.root, "z"))
+            for b, batch in zip(data, ([rec("100", zipped), rec("101", zipped)], [rec("101", zipped), rec("102", zipped)]))
+        )
+    assert (first.messages_new, second.messages_new, second.messages_seen) == (2, 1, 1)
+
+
+def test_version_one_is_the_message_as_first_stored(engine, store):
+    edit = T0 + timedelta(hours=3)
+    load(engine, store, [record(1), record(2, "edited once", edited=edit)], "v.json")
+    with Session(engine) as session:
+        for msg in session.scalars(select(Message)):
+            (version,) = msg.versions
+            assert (version.version, version.text, version.edited_at, version.raw, version.raw_sha256) == (
+                1, msg.text, msg.edited_at, msg.raw, msg.raw_sha256
+            )
+            assert version.export_file_id == msg.export_file_id and version.seen_at == msg.created_at
+
+
 def test_same_external_id_in_two_chats_is_two_messages(engine, store):
     other = ChatRecord("telegram", "channel99", "Other market", "public_channel")
     result = load(engine, store, [record(1), record(1, chat=other)], "two.json")

@@ -12,10 +12,19 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, func, insert, literal, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 
 from ..hashing import sha256_bytes
 from ..schema import ExportFile, Media, Message, MessageVersion, Source, utcnow
@@ -27,7 +36,7 @@ from .records import ChatRecord, MediaRecord, MessageRecord
 
 BATCH_SIZE = 5000
 SQLITE_CACHE_KIB = 64 * 1024
-_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 source_t = Source.__table__
 export_t = ExportFile.__table__

@@ -20,8 +20,8 @@ from typing import Any, BinaryIO
 
 from detector.errors import InputError
 from detector.ingest.records import ChatRecord, MediaRecord, MessageRecord
-from detector.ingest.timezones import local_to_utc, zone
 from detector.ingest.telegram_common import MEDIA_KINDS, PLATFORM, is_placeholder
+from detector.ingest.timezones import local_to_utc, zone
 
 CHUNK = 1 << 20
 MAX_VALUE = 64 << 20  # one JSON value (a message) larger than this is not a real export
