@@ -18,13 +18,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import sys
 import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-# bench/ holds scripts named like standard modules (queue.py): keep it off the import path
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 

@@ -14,11 +14,7 @@ Targets on 2 cores: 1,000,000 clustered in under 10 minutes; 10,000 added in und
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
-# bench/queue_speed.py is named like the standard library's `queue`; keep this folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import os

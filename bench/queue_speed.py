@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 # This file is named like the standard library's `queue`; keep its folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import hashlib

@@ -76,8 +76,7 @@ def child(mode: str, n: int, batch_size: int) -> dict:
 
 
 def run(mode: str, n: int, batch_size: int, env: dict[str, str]) -> dict:
-    # -P: bench/ must not shadow the standard library (bench/queue_speed.py would hide `queue`)
-    out = subprocess.run([sys.executable, "-P", __file__, "--child", mode, "--n", str(n), "--batch-size", str(batch_size)],
+    out = subprocess.run([sys.executable, __file__, "--child", mode, "--n", str(n), "--batch-size", str(batch_size)],
                          env=env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
