@@ -175,6 +175,7 @@ def test_gazetteer_has_over_sixty_places() -> None:
         # Sorani diminutives and endings: article, plural, possessive (کۆیلەمان "our slave").
         ("کچۆڵە", "person", "girl"), ("کچۆلە", "person", "girl"), ("کۆیلەمان هەیە", "person", "slave"),
         ("کچۆلەمان", "person", "girl"), ("کچەکانمان", "person", "girl"), ("دیلەکانمان", "person", "captive"),
+        ("ئافرەتی دیلدا", "person", "captive"), ("dîla ciwan", "person", "captive"), ("dîlên nû", "person", "captive"),
         ("visa transfer helper", "person", "maid"), ("Seeking a servant to purchase", "wanted", "wanted"),
         ("searching for", "wanted", "wanted"), ("أريد جارية", "wanted", "wanted"),
         ("داوای کچ دەکەین", "wanted", "wanted"), ("cariye aranmaktadır", "wanted", "wanted"),

@@ -47,12 +47,12 @@ _ARABIC_PREFIX = r"(?:(?:و|ف)?(?:ب|ك|ل)?(?:ال)?|و?لل)"
 _ARABIC_SUFFIX = (r"(?:ها|هم|يه|ات|دا|هوه|ش|ين|يكي"
                   r"|(?:هكه|كه|يك|هكان|كان|ان)?(?:مان|تان|يان|ي|ه)?"
                   r"|(?:ەکە|کە|ێک|ەکان|کان|ان)?(?:مان|تان|یان|ی|ە)?)")
-# Exact spellings are short words (Kurmanji dîl, Sorani دیل "captive"): only the Sorani endings,
-# never a bare -ان or Arabic ending that makes another word of them (the name دیلان).
-_EXACT_SUFFIX = r"(?:(?:ەکە|ێک|ەکان)?(?:مان|تان|یان|ی|ە)?)"
+# Exact spellings are short words (Kurmanji dîl, Sorani دیل "captive"): in Arabic script only
+# the Sorani endings, never a bare -ان or Arabic ending that makes another word (the name دیلان).
+_EXACT_SUFFIX = r"(?:(?:ەکە|ێک|ەکان)?(?:مان|تان|یان|ی|ە)?(?:دا)?)"
 # Turkish case and plural endings, Kurmanji oblique and indefinite endings (ê ek eke ên ...).
 _LATIN_SUFFIX = (r"(?:'?(?:lar|ler|lari|leri|nin|den|dan|ten|tan|de|da|te|ta|ye|ya|yi|ni"
-                 r"|eke|eki|ek|en|an|e|a|i|u))?")
+                 r"|eke|eki|ek|en|an|e|a|i|u|ên|ê|î))?")  # ê ên î: exact spellings keep diacritics
 _LEFT = r"(?<![^\W_])"
 _RIGHT = r"(?![^\W_])"
 EXACT = "="
@@ -93,7 +93,7 @@ def _compile(keys: list[str], exact: bool = False) -> re.Pattern:
         prefix, suffix = ("", _EXACT_SUFFIX) if exact else (_ARABIC_PREFIX, _ARABIC_SUFFIX)
         parts.append(rf"{_LEFT}{prefix}(?P<a>{alternation(arabic)}){suffix}{_RIGHT}")
     if latin:
-        parts.append(rf"{_LEFT}(?P<l>{alternation(latin)}){'' if exact else _LATIN_SUFFIX}{_RIGHT}")
+        parts.append(rf"{_LEFT}(?P<l>{alternation(latin)}){_LATIN_SUFFIX}{_RIGHT}")
     return re.compile("|".join(parts) or r"(?!x)x")
 
 
@@ -110,8 +110,8 @@ class Vocabulary:
     """Spellings mapped to a canonical value, found word-bounded in a match key.
 
     A spelling starting with `=` is matched exactly on the normalised text instead (its
-    diacritics matter: Kurmanji `dîl` "captive" is not Turkish `dil` "language"), with no
-    prefix and only Sorani endings, so a short word does not match inside names (دیلان).
+    diacritics matter: Kurmanji `dîl` "captive" is not Turkish `dil` "language"); in Arabic
+    script with no prefix and only Sorani endings, so it does not match inside names (دیلان).
     """
 
     def __init__(self, spellings: Mapping[object, Iterable[str]]) -> None:
