@@ -44,9 +44,9 @@ message_t = Message.__table__
 version_t = MessageVersion.__table__
 media_t = Media.__table__
 
-MESSAGE_COLUMNS = (
-    "source_id", "external_id", "kind", "sent_at", "sent_local", "sender_name", "sender_id",
-    "text", "entities", "reply_to", "forwarded_from", "edited_at", "raw", "raw_sha256", "export_file_id", "created_at",
+MESSAGE_COLUMNS = (  # in the table's order, so the driver takes the tuples as they are
+    "source_id", "external_id", "export_file_id", "kind", "sent_at", "sent_local", "sender_name", "sender_id",
+    "text", "entities", "reply_to", "forwarded_from", "edited_at", "raw", "raw_sha256", "created_at",
 )
 VERSION_COLUMNS = ("message_id", "version", "text", "edited_at", "raw", "raw_sha256", "export_file_id", "seen_at")
 _NEW = (message_t.c.id > bindparam("after")) & (message_t.c.export_file_id == bindparam("export"))
@@ -281,9 +281,8 @@ class Loader:
         now = as_time(utcnow())
         rows = [
             (
-                sid, ext, r.kind, as_time(r.sent_at), r.sent_local, r.sender_name, r.sender_id, r.text,
-                as_json(r.entities), r.reply_to, r.forwarded_from, as_time(r.edited_at), as_blob(r.raw), sha,
-                export_id, now,
+                sid, ext, export_id, r.kind, as_time(r.sent_at), r.sent_local, r.sender_name, r.sender_id, r.text,
+                as_json(r.entities), r.reply_to, r.forwarded_from, as_time(r.edited_at), as_blob(r.raw), sha, now,
             )
             for (sid, ext), (r, sha) in fresh.items()
         ]
