@@ -3,7 +3,6 @@ with the analysts' keyword alert beside the model."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from .inputs import json_objects
 
 TRUE_LABELS = {"1", "true", "yes", "listing", "positive"}
 FALSE_LABELS = {"0", "false", "no", "not_listing", "negative"}
@@ -43,27 +43,14 @@ def read_labelled(path: str | Path) -> tuple[list[Labelled], int]:
     """Records with `text` and `label` (optional `lang`, `kind`) and the count of lines skipped."""
     records: list[Labelled] = []
     skipped = 0
-    try:
-        with open(path, encoding="utf-8") as stream:
-            for line in stream:
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    skipped += 1
-                    continue
-                label = parse_label(row.get("label")) if isinstance(row, dict) else None
-                if label is None or not isinstance(row.get("text"), str):
-                    skipped += 1
-                    continue
-                lang, kind = row.get("lang"), row.get("kind")
-                records.append(Labelled(row["text"], label, lang if isinstance(lang, str) else None,
-                                        kind if isinstance(kind, str) else None))
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    for row in json_objects(path):
+        label = parse_label(row.get("label")) if row is not None else None
+        if label is None or not isinstance(row.get("text"), str):
+            skipped += 1
+            continue
+        lang, kind = row.get("lang"), row.get("kind")
+        records.append(Labelled(row["text"], label, lang if isinstance(lang, str) else None,
+                                kind if isinstance(kind, str) else None))
     if not records:
         raise InputError(path, f"no usable line (a JSON object with text and label); {skipped} skipped")
     return records, skipped

@@ -50,7 +50,8 @@ def _looks_like_json_lines(head: bytes) -> bool:
         return False
 
 
-def _json_lines(path: Path) -> Iterator[dict[str, Any] | None]:
+def json_objects(path: str | Path) -> Iterator[dict[str, Any] | None]:
+    """Each non-blank line of a JSON Lines file as a dict, or None for a line that is not one."""
     try:
         with open(path, encoding="utf-8", errors="strict") as stream:
             for line in stream:
@@ -61,9 +62,16 @@ def _json_lines(path: Path) -> Iterator[dict[str, Any] | None]:
                 except ValueError:
                     yield None
                     continue
-                yield row if isinstance(row, dict) and isinstance(row.get("text"), str) else None
+                yield row if isinstance(row, dict) else None
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise InputError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def _json_lines(path: Path) -> Iterator[dict[str, Any] | None]:
+    for row in json_objects(path):
+        yield row if row is not None and isinstance(row.get("text"), str) else None
 
 
 def _export(path: Path, kind: str, timezone: str) -> Iterator[dict[str, Any] | None]:
