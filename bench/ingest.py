@@ -93,8 +93,7 @@ def measure(workdir: Path, export: Path, analyse: bool) -> dict[str, float]:
     """Ingest `export` in a child process (so its peak RSS is its own); its figures."""
     tag = "analysed" if analyse else "plain"
     args = [str(workdir / f"{tag}.db"), str(workdir / f"evidence-{tag}"), str(export), "1" if analyse else ""]
-    # -P: the bench folder is not put on sys.path (its scripts must not shadow the standard library)
-    child = subprocess.run([sys.executable, "-P", __file__, "--child", *args], capture_output=True, text=True)
+    child = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
     if child.returncode:
         raise SystemExit(child.stderr)
     figures = json.loads(child.stdout)
