@@ -127,7 +127,7 @@ def ingest_command(
     except KeyboardInterrupt:
         raise click.ClickException(
             "interrupted: files finished before are stored, the one being read is not (run again to finish)"
-        )
+        ) from None
     finally:
         engine.dispose()
     for line in summary.errors:

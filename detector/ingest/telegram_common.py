@@ -1,8 +1,6 @@
-"""Pieces shared by the Telegram JSON and HTML parsers: time zones and media kinds."""
+"""Pieces shared by the Telegram JSON and HTML parsers (and the synthetic writer): platform name and media kinds."""
 
 from __future__ import annotations
-
-
 
 PLATFORM = "telegram"
 

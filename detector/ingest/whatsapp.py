@@ -16,14 +16,14 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import BinaryIO
 
 from detector.errors import InputError
 from detector.ingest import whatsapp_calendar
-from detector.ingest.timezones import zone
 from detector.ingest.records import ChatRecord, MediaRecord, MessageRecord
+from detector.ingest.timezones import local_to_utc, zone
 from detector.ingest.whatsapp_locales import (
     BIDI_MARKS,
     LOCALES,
@@ -170,7 +170,7 @@ def parse(stream: BinaryIO, name: str, *, timezone: str = "UTC") -> Iterator[Mes
         raise InputError(name, "binary data (NUL bytes): not a WhatsApp text export")
     source.seek(start)
     layout = _Layout()
-    for number, raw, line, _ in _lines(source, name):
+    for number, _, line, _ in _lines(source, name):
         stamp = _header(line)
         if stamp:
             layout.learn(line, stamp)
@@ -287,7 +287,7 @@ class _Reader:
         return MessageRecord(
             chat=self.chat,
             external_id=message_id(self.chat.chat_id, when, sid, text, position),
-            sent_at=local.replace(tzinfo=self.tz).astimezone(UTC) if local else None,
+            sent_at=local_to_utc(local, self.tz) if local else None,
             sent_local=sent_local,
             sender_name=sender_name,
             sender_id=sid,
