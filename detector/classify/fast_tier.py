@@ -121,14 +121,33 @@ class FastTier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ reasons
     def explain(self, analysis: Analysis, top: int = 5) -> list[dict[str, Any]]:
-        """The words (as written in the message) and signals that pushed the score most.
+        """The words and signals that pushed one message's score most (see `explain_all`)."""
+        return self.explain_all([analysis], top)[0]
+
+    def explain_all(self, analyses: Sequence[Analysis], top: int = 5) -> list[list[dict[str, Any]]]:
+        """Per message: the words (as written in the message) and signals that pushed the score most.
 
         Each n-gram's weight goes to the word holding its middle character, so a reason is
         a whole word of the original text; positive weights push towards "listing".
+        The n-grams and signals of the whole batch are computed at once.
         """
-        text = ngram_text(analysis.normalised.text)
-        views = self._views([text])
-        scale = 1.0 / np.sqrt(max(sum(int(v.counts[0]) for v in views), 1))
+        texts = [ngram_text(a.normalised.text) for a in analyses]
+        views = self._views(texts)
+        # each view's occurrences grouped by message, in their original order
+        per_view = []
+        for view in views:
+            order = np.argsort(view.rows, kind="stable")
+            bounds = np.concatenate(([0], np.cumsum(view.counts)))
+            per_view.append((view, order, bounds))
+        scales = 1.0 / np.sqrt(np.maximum(sum(v.counts for v in views), 1))
+        signal_values = signal_matrix(analyses) * self.signal_coef_
+        return [
+            self._reasons(analysis, text, per_view, row, scales[row], signal_values[row], top)
+            for row, (analysis, text) in enumerate(zip(analyses, texts))
+        ]
+
+    def _reasons(self, analysis: Analysis, text: str, per_view: list[tuple[NgramHashes, np.ndarray, np.ndarray]],
+                 row: int, scale: np.float64, values: np.ndarray, top: int) -> list[dict[str, Any]]:
         words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
         word_of = np.full(len(text) + 1, -1)
         for index, (start, end) in enumerate(words):
@@ -136,18 +155,18 @@ class FastTier(ClassifierMixin, BaseEstimator):
         # where each view's characters sit in `text` (the skeleton keeps only the letters)
         letters = np.array([-1] + [m.start() for m in _LETTER.finditer(text)] + [-1])
         totals = np.zeros(len(words))
-        for view, positions in zip(views, (None, letters)):
-            middles = view.starts + view.lengths // 2
+        for (view, order, bounds), positions in zip(per_view, (None, letters)):
+            mine = order[bounds[row] : bounds[row + 1]]
+            middles = view.starts[mine] + view.lengths[mine] // 2
             where = middles if positions is None else positions[middles]
             owner = np.where(where >= 0, word_of[where], -1)
             keep = owner >= 0
-            totals += np.bincount(owner[keep], weights=self.ngram_coef_[view.cols[keep]] * scale, minlength=len(words))
+            totals += np.bincount(owner[keep], weights=self.ngram_coef_[view.cols[mine][keep]] * scale, minlength=len(words))
         reasons: list[dict[str, Any]] = []
         for index in np.argsort(-np.abs(totals))[:top]:
             feature = _original_span(analysis, words[index][0] - 1, words[index][1] - 1)
             if feature and totals[index] != 0:
                 reasons.append({"kind": "ngram", "feature": feature, "weight": round(float(totals[index]), 4)})
-        values = signal_matrix([analysis])[0] * self.signal_coef_
         for index in np.argsort(-np.abs(values))[:top]:
             if values[index] != 0:
                 reasons.append({"kind": "signal", "feature": SIGNAL_FEATURES[index], "weight": round(float(values[index]), 4)})

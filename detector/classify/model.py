@@ -7,8 +7,6 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..errors import ModelError
 from .cascade import CascadeParams, cascade_scores
 from .fast_tier import FastTier
@@ -81,22 +79,15 @@ class Model:
                 return TransformerTier.from_files(files, str(folder.path / TRANSFORMER_DIR))
         return cls(card, fast, params, loader)
 
-    def probabilities(self, texts: Sequence[str], analyses: Sequence[Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(final probabilities, mask of messages the transformer re-scored)."""
-        texts = [t if isinstance(t, str) else "" for t in texts]
-        analyses = analyse_all(texts) if analyses is None else analyses
-        transformer = self.transformer if self.params.w_transformer else None
-        final, _fast, mask = cascade_scores(self.fast, transformer, self.params, analyses, texts)
-        return final, mask
-
     def predict(self, texts: Sequence[str], *, explain: bool = True) -> list[Prediction]:
         """One Prediction per text, with reasons when `explain`."""
         texts = [t if isinstance(t, str) else "" for t in texts]
         analyses = analyse_all(texts)
-        final, mask = self.probabilities(texts, analyses)
+        transformer = self.transformer if self.params.w_transformer else None
+        final, _fast, mask = cascade_scores(self.fast, transformer, self.params, analyses, texts)
+        all_reasons = self.fast.explain_all(analyses) if explain else [[] for _ in analyses]
         predictions = []
-        for analysis, probability, by_transformer in zip(analyses, final, mask):
-            reasons = self.fast.explain(analysis) if explain else []
+        for analysis, probability, by_transformer, reasons in zip(analyses, final, mask, all_reasons):
             if by_transformer:
                 reasons.insert(0, {"kind": "transformer", "feature": "multilingual-e5 re-score", "weight": round(float(probability), 4)})
             predictions.append(
