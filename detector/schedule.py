@@ -96,12 +96,13 @@ def _unsettled_entries(inbox: Path, state: InboxState, settle_seconds: float, no
     return unsettled
 
 
-def _hash(path: Path, state: InboxState) -> str:
+def _hash(path: Path, state: InboxState) -> tuple[str, int]:
+    """The file's SHA-256 (cached while its size and mtime stay the same) and its size."""
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
     if key not in state.hashes:
         state.hashes[key] = sha256_file(path)[0]
-    return state.hashes[key]
+    return state.hashes[key], st.st_size
 
 
 def score_new(engine: Engine, settings: Settings) -> str:
@@ -157,13 +158,13 @@ def watch_pass(
             result.waiting += 1
             continue
         try:
-            sha = _hash(path, state)
+            sha, size = _hash(path, state)
         except OSError:
             continue  # removed meanwhile; the next pass decides
         if (rel.as_posix(), sha) in ledger:
             result.known += 1
             continue
-        keys[path] = (rel.as_posix(), sha, path.stat().st_size)
+        keys[path] = (rel.as_posix(), sha, size)
         todo.append((path, display))
     if todo:
         summary = ingest_inputs(engine, settings, todo, should_stop=should_stop)

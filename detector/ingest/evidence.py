@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from ..errors import DetectorError
-from ..hashing import CHUNK
+from ..hashing import CHUNK, sha256_stream
 
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
 
@@ -64,11 +64,9 @@ class EvidenceStore:
 
     def verify(self, rel_path: str) -> bool:
         """True when the blob's bytes still hash to the name it is stored under."""
-        digest = hashlib.sha256()
         with self.open(rel_path) as stream:
-            while chunk := stream.read(CHUNK):
-                digest.update(chunk)
-        return PurePosixPath(rel_path).name.startswith(digest.hexdigest())
+            sha, _ = sha256_stream(stream)
+        return PurePosixPath(rel_path).name.startswith(sha)
 
     def put_stream(self, stream: BinaryIO, suffix: str = "", expected_sha256: str | None = None) -> Blob:
         """Store everything `stream` yields; returns the blob (existing bytes are reused)."""

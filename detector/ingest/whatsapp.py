@@ -148,8 +148,7 @@ class _Layout:
 class _Pending:
     """The message being read: its header and the lines that continue it."""
 
-    stamp: _Stamp
-    body_start: int  # offset of the text in the first line
+    stamp: _Stamp  # its match ends where the first line's text starts
     lines: list[str] = field(default_factory=list)  # decoded lines without their terminators
     ends: list[str] = field(default_factory=list)  # each line's terminator
     raw: list[bytes] = field(default_factory=list)
@@ -189,7 +188,7 @@ def parse(stream: BinaryIO, name: str, *, timezone: str = "UTC") -> Iterator[Mes
             continue
         if pending is not None:
             yield reader.record(pending)
-        pending = _Pending(stamp, stamp.match.end(), [line], [end], [raw])
+        pending = _Pending(stamp, [line], [end], [raw])
     if pending is not None:
         yield reader.record(pending)
 
@@ -266,7 +265,7 @@ class _Reader:
     def record(self, pending: _Pending) -> MessageRecord:
         first = pending.lines[0]
         match = pending.stamp.match
-        body = first[pending.body_start :]
+        body = first[pending.stamp.match.end() :]
         text = body + "".join(end + line for end, line in zip(pending.ends, pending.lines[1:], strict=False))
         sender_name, kind = "", "service"
         found = _SENDER.match(body)
