@@ -10,7 +10,7 @@ Weights replicate examples: 3 means every label counts three times, 0.5 keeps ha
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from ..db import session_scope
 from ..errors import DetectorError
 from ..schema import ClusterMember, Label, Message
 from .corpus.example import Example
-from .splits import TEST_FRACTION, assign_splits, group_ids
+from .splits import TEST_FRACTION, assign_splits, group_ids, sample_families
 from .evaluate import Labelled, evaluate_records
 from .train import MIN_RECALL, Stage, _quiet_stage, data_hash, measure, model_version, render_card, train_model
 from .registry import write_folder
@@ -137,9 +137,9 @@ def train_candidate(engine: Engine, config: RetrainConfig, stage: Stage = _quiet
     labelled = split_labelled(engine, messages, by_time=config.by_time)
     advance(1)
     train_side = [e for e in labelled if e.split == "train"]
-    val_names = _val_groups(train_side, config.labels_val_fraction, config.seed)
+    val_names = sample_families(train_side, config.labels_val_fraction, config.seed)
     label_train = [e for e in train_side if e.family not in val_names]
-    label_val = [_with_split(e, "val") for e in train_side if e.family in val_names]
+    label_val = [replace(e, split="val") for e in train_side if e.family in val_names]
     label_test = [e for e in labelled if e.split == "test"]
     advance = stage("Generating the synthetic corpus", 1)
     synthetic = generate_corpus(config.n, config.seed) if config.synthetic_weight > 0 else []
@@ -185,13 +185,3 @@ def _heldout_metrics(model: Any, examples: Sequence[Example]) -> dict[str, Any]:
     report.pop("threshold", None)
     return report
 
-
-def _val_groups(examples: Sequence[Example], fraction: float, seed: int) -> set[str]:
-    """Whole groups (families) of labelled training examples chosen for validation."""
-    families = sorted({e.family for e in examples})
-    order = np.random.default_rng(seed).permutation(len(families))
-    return {families[i] for i in order[: int(round(fraction * len(families)))]}
-
-
-def _with_split(example: Example, split: str) -> Example:
-    return Example(example.text, example.label, example.lang, example.kind, example.family, split)

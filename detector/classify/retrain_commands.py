@@ -93,14 +93,12 @@ def default_heldout(db_url: str | None) -> list[Any]:
     return heldout_records(HANDWRITTEN_EVAL if HANDWRITTEN_EVAL.is_file() else None, db_url)
 
 
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
-
-
 def render_comparison(comparison: dict[str, Any], names: tuple[str, str], console: Any) -> None:
     """One table per section: both models' precision, recall and F1 side by side."""
     from rich.markup import escape
     from rich.table import Table
+
+    from .evaluate import _fmt
 
     current, candidate = comparison["current"], comparison["candidate"]
     worse = {d["language"] for d in comparison["worse"]}

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .active_learning import select_batch
+from .splits import sample_families
 
 Progress = Callable[[str], None]
 
@@ -59,9 +60,7 @@ def f1_at(probabilities: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> f
 
 
 def _split_families(examples: Sequence[Any], fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    families = sorted({e.family for e in examples})
-    order = np.random.default_rng(seed).permutation(len(families))
-    held = {families[i] for i in order[: int(round(fraction * len(families)))]}
+    held = sample_families(examples, fraction, seed)
     pool = [i for i, e in enumerate(examples) if e.family not in held]
     evaluation = [i for i, e in enumerate(examples) if e.family in held]
     return pool, evaluation

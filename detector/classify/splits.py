@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
+from typing import Any
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -44,17 +45,24 @@ def minhash_edges(texts: Sequence[str]) -> np.ndarray:
 def group_ids(message_ids: Sequence[int], texts: Sequence[str], clusters: Mapping[int, int]) -> np.ndarray:
     """A group number per message: stored clusters joined with on-the-fly MinHash groups."""
     n = len(message_ids)
+    if not n:
+        return np.zeros(0, dtype=np.int64)
     edges = [minhash_edges(texts)]
     first_of_cluster: dict[int, int] = {}
     for index, message_id in enumerate(message_ids):
         cluster = clusters.get(message_id)
         if cluster is not None:
             edges.append(np.array([[first_of_cluster.setdefault(cluster, index), index]], dtype=np.int64))
-    all_edges = np.concatenate(edges) if n else np.zeros((0, 2), dtype=np.int64)
-    if not n:
-        return np.zeros(0, dtype=np.int64)
+    all_edges = np.concatenate(edges)
     graph = coo_matrix((np.ones(len(all_edges), dtype=np.int8), (all_edges[:, 0], all_edges[:, 1])), shape=(n, n))
     return connected_components(graph, directed=False)[1]
+
+
+def sample_families(examples: Sequence[Any], fraction: float, seed: int) -> set[str]:
+    """A seeded random `fraction` of the examples' families (whole groups, never cut in two)."""
+    families = sorted({e.family for e in examples})
+    order = np.random.default_rng(seed).permutation(len(families))
+    return {families[i] for i in order[: int(round(fraction * len(families)))]}
 
 
 def _hashed_fraction(key: int, salt: str) -> float:
