@@ -7,7 +7,6 @@ bytes, of its export file and of each photo, and the chain of custody from the a
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime, timezone
 from typing import Any
@@ -47,7 +46,7 @@ def content_sha256(report: dict[str, Any]) -> str:
     """SHA-256 of the report's canonical JSON without its `integrity` member."""
     body = {k: v for k, v in report.items() if k != "integrity"}
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return sha256_bytes(canonical.encode("utf-8"))
 
 
 def _export(export: ExportFile) -> dict[str, Any]:

@@ -6,7 +6,6 @@ the report itself, a message's raw bytes or text, an export file or a photo.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from detector.errors import InputError
-from detector.hashing import CHUNK, sha256_bytes
+from detector.hashing import sha256_bytes, sha256_stream
 from detector.ingest.evidence import EvidenceError, EvidenceStore
 from detector.schema import ExportFile, Media, Message
 
@@ -38,14 +37,11 @@ def _stored_sha256(store: EvidenceStore, rel_path: str | None) -> str | None:
     """SHA-256 of a blob's current bytes, or None when it is missing."""
     if not rel_path:
         return None
-    digest = hashlib.sha256()
     try:
         with store.open(rel_path) as stream:
-            while chunk := stream.read(CHUNK):
-                digest.update(chunk)
+            return sha256_stream(stream)[0]
     except (OSError, EvidenceError):
         return None
-    return digest.hexdigest()
 
 
 def _compare(problems: list[str], what: str, expected: str | None, actual: str | None) -> None:
