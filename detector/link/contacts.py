@@ -13,7 +13,6 @@ from typing import Any
 _WA_NUMBER = re.compile(r"(?:wa\.me/|phone=)\+?(\d{6,15})")
 _TG_PATH = re.compile(r"(?:t|telegram)\.me/(joinchat/|\+)?([\w-]+)", re.IGNORECASE)
 _WA_GROUP = re.compile(r"chat\.whatsapp\.com/([\w-]+)", re.IGNORECASE)
-KINDS = ("phone", "telegram", "telegram_invite", "whatsapp_group", "email", "photo")
 
 
 def entity_key(subtype: str, value: str) -> tuple[str, str] | None:
