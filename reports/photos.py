@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFilter
 
-from detector.ingest.evidence import EvidenceStore
+from detector.ingest.evidence import EvidenceError, EvidenceStore
 
 PHOTO_MODES = ("blurred", "original", "none")
 PREVIEW_SIZE = 360
@@ -34,7 +34,7 @@ def photo_data_uri(evidence_dir: Path, stored_path: str, mime: str | None, mode:
             data = stream.read()
         if mode == "blurred":
             data, mime = blurred_jpeg(data), "image/jpeg"
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except (OSError, ValueError, EvidenceError, Image.DecompressionBombError):
         return None
     if mime not in ("image/jpeg", "image/png", "image/gif", "image/webp"):
         return None
