@@ -21,6 +21,7 @@ from detector.errors import ConfigError, DetectorError, InputError, ModelError, 
 
 from .accounts import LoginLimiter
 from .errors import BadRequest, NotLoggedIn, RateLimited
+from .highlight import text_direction
 from .security import SECURITY_HEADERS, csrf_guard, session_secret
 from . import referrals
 from . import links
@@ -85,6 +86,7 @@ def _templates() -> Jinja2Templates:
         autoescape=True,  # every template, whatever its name: message text is hostile
         undefined=jinja2.StrictUndefined,
     )
+    env.globals["text_direction"] = text_direction  # dir= of every shown message text
     return Jinja2Templates(env=env)
 
 

@@ -20,12 +20,10 @@ def serve(db_url: str, host: str, port: int, secure_cookies: bool) -> None:
     import uvicorn
 
     from detector.config import Settings
-
-    from .app import create_app
-
     from detector.db import session_scope
 
     from .accounts import list_users
+    from .app import create_app
 
     app = create_app(Settings.from_env().with_(database_url=db_url), secure_cookies=secure_cookies)
     with session_scope(app.state.engine) as session:

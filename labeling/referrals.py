@@ -14,16 +14,15 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from detector.db import session_scope
-from detector.schema import AuditEvent, Case, CaseMessage, Label, Message
+from detector.schema import Case, CaseMessage, Message, QueueItem
 from reports.cases import TLP, get_case, list_cases, open_case_from
 from reports.export import MEDIA_TYPES, render_case
 from reports.photos import PHOTO_MODES
 from reports.render import FORMATS
 
 from .accounts import require_reviewer
+from .audit import record_event
 from .errors import BadRequest
-from .highlight import text_direction
-from .review import state_of_labels
 from .web import Ctx, logged_in, redirect
 
 router = APIRouter()
@@ -42,8 +41,8 @@ def _referral(request: Request, message_id: int) -> Referral:
     with session_scope(request.app.state.engine) as db:
         cases = db.scalars(select(Case).join(CaseMessage, CaseMessage.case_id == Case.id)
                            .where(CaseMessage.message_id == message_id).order_by(Case.id)).all()
-        labels = db.scalars(select(Label).where(Label.message_id == message_id)).all()
-        return Referral(list(cases), state_of_labels(labels) == "confirmed")
+        item = db.get(QueueItem, message_id)  # its state follows every decision (decisions.py)
+        return Referral(list(cases), item is not None and item.state == "confirmed")
 
 
 def install(app: FastAPI) -> None:
@@ -72,7 +71,7 @@ def cases_page(request: Request) -> Response:
 def new_case_page(request: Request, messages: str = "", cluster: str = "", entity: str = "") -> Response:
     with logged_in(request) as ctx:
         require_reviewer(ctx.user)
-        return ctx.render("case_new.html", messages=messages, cluster=cluster, entity=entity, tlps=TLP)
+        return ctx.render("case_new.html", messages=messages, cluster=cluster, entity=entity)
 
 
 @router.post("/cases")
@@ -96,11 +95,10 @@ def _case_view(ctx: Ctx, ref: str) -> Case:
 def case_page(request: Request, ref: str) -> Response:
     with logged_in(request) as ctx:
         case = _case_view(ctx, ref)
-        ctx.db.add(AuditEvent(actor=ctx.user.name, action="case_view", object_type="case", object_id=case.ref))
+        record_event(ctx.db, ctx.user.name, "case_view", "case", case.ref)
         messages = ctx.db.scalars(select(Message).where(Message.id.in_([m.message_id for m in case.messages]))
                                   .order_by(Message.sent_at, Message.id)).all()
-        return ctx.render("case.html", case=case, messages=messages, text_direction=text_direction,
-                          formats=FORMATS, photo_modes=PHOTO_MODES)
+        return ctx.render("case.html", case=case, messages=messages, formats=FORMATS, photo_modes=PHOTO_MODES)
 
 
 @router.post("/cases/{ref}/report")

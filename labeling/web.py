@@ -24,7 +24,7 @@ from .accounts import authenticate, change_settings, get_user, label_role, requi
 from .audit import record_event
 from .decisions import TAG_TITLES, TAGS, label_history, record_decision
 from .errors import BadRequest, NotLoggedIn, RateLimited
-from .highlight import describe, segments, text_direction
+from .highlight import SIGNAL_TYPES, describe, segments
 from .review import STATE_TITLES, STATES
 from .security import csrf_token
 from .stats import analyst_decisions, pair_agreements, per_user_counts, state_counts
@@ -154,8 +154,8 @@ def _queue_page(ctx: Ctx, mode: str) -> Response:
     return ctx.render(
         "queue.html", mode=mode, flt=flt, rows=rows, total=total, page=page,
         counts=state_counts(ctx.db), languages=sorted(lang for lang in languages if lang),
-        channels=channels, states=STATES, signal_types=("age", "price", "contact", "place", "term"),
-        empty=params.get("empty") == "1", text_direction=text_direction, query=flt.query_string(),
+        channels=channels, states=STATES, signal_types=SIGNAL_TYPES,
+        empty=params.get("empty") == "1", query=flt.query_string(),
         next_url=_with_query("/next", flt), page_url=lambda n: _with_query(f"/{mode}", flt, page=n),
     )
 
@@ -177,6 +177,11 @@ def _default_state(user: User) -> str:
     return "review" if user.role == "reviewer" else "open"
 
 
+def _queue_path(flt: q.QueueFilter) -> str:
+    """The list page an item of this filter came from."""
+    return "/review" if flt.state == "review" else "/queue"
+
+
 def _go_next(ctx: Ctx, after: int | None = None) -> Response:
     flt = q.QueueFilter.from_params(ctx.request.query_params, _default_state(ctx.user))
     if flt.state == "review":
@@ -184,8 +189,7 @@ def _go_next(ctx: Ctx, after: int | None = None) -> Response:
     q.refresh_queue(ctx.db)
     message_id = q.claim_next(ctx.db, ctx.user.id, flt, after=after)
     if message_id is None:
-        page = "review" if flt.state == "review" else "queue"
-        return redirect(_with_query(f"/{page}", flt, empty=1))
+        return redirect(_with_query(_queue_path(flt), flt, empty=1))
     return redirect(_with_query(f"/items/{message_id}", flt))
 
 
@@ -220,7 +224,7 @@ def item_prev(request: Request, message_id: int) -> Response:
         recent = _recent(request)
         if message_id in recent and recent.index(message_id) > 0:
             return redirect(_with_query(f"/items/{recent[recent.index(message_id) - 1]}", flt))
-        return redirect(_with_query("/review" if flt.state == "review" else "/queue", flt))
+        return redirect(_with_query(_queue_path(flt), flt))
 
 
 def _remember(request: Request, message_id: int) -> None:
@@ -266,8 +270,7 @@ def item_page(request: Request, message_id: int) -> Response:
         return ctx.render(
             "item.html", flt=flt, message=message, item=item, score=score, holder=holder,
             segments=segments(message.text, message.signals), signals=message.signals or [],
-            describe=describe, direction=text_direction(message.language),
-            text_direction=text_direction, before=before, after=after,
+            describe=describe, before=before, after=after,
             photos=photos, other_media=[m for m in message.media if m not in photos],
             revealed={int(reveal)} if reveal.isdigit() else set(),
             history=label_history(ctx.db, message_id), tags=TAGS, tag_titles=TAG_TITLES,
