@@ -20,6 +20,11 @@ SHIPPED = "default"
 ALIASES = ("default", "current")  # names that mean "the model in use"
 
 
+def is_folder_name(name: str) -> bool:
+    """True for a plain folder name under the models directory (no path, not hidden)."""
+    return bool(name) and "/" not in name and not name.startswith(".")
+
+
 @dataclass(frozen=True)
 class Pointer:
     model: str = SHIPPED
@@ -36,7 +41,7 @@ def read_pointer(models_dir: Path) -> Pointer | None:
         pointer = Pointer(str(data["model"]), [str(p) for p in data.get("previous", [])])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ModelError(f"{path}: unreadable model pointer ({exc})") from exc
-    if not pointer.model or "/" in pointer.model or pointer.model.startswith("."):
+    if not is_folder_name(pointer.model):
         raise ModelError(f"{path}: the pointer names no model folder ({pointer.model!r})")
     return pointer
 

@@ -24,7 +24,7 @@ from ..db import session_scope
 from ..errors import DetectorError
 from ..schema import AuditEvent
 from .evaluate import Labelled, evaluate_records
-from .pointer import SHIPPED, Pointer, current_name, read_pointer, write_pointer
+from .pointer import SHIPPED, Pointer, current_name, is_folder_name, read_pointer, write_pointer
 from .registry import CARD, load_model, open_folder
 
 MIN_TOLERANCE = 0.01
@@ -92,7 +92,7 @@ def promote(settings: Settings, name: str, records: Sequence[Labelled], *, engin
             actor: str, force: bool = False) -> dict[str, Any]:
     """Point `models/CURRENT` at `name` unless it is worse in a language (then DetectorError)."""
     models_dir = settings.models_dir
-    if "/" in name or name.startswith(".") or name in ("current",):
+    if not is_folder_name(name) or name == "current":
         raise DetectorError(f"{name!r} is not a model folder name under {models_dir}")
     candidate = load_model(models_dir / name)
     pointer = read_pointer(models_dir) or Pointer(SHIPPED, [])
