@@ -330,8 +330,11 @@ class _Reader:
     def unexpected(self, problem: str) -> InputError:
         return self.truncated() if self.peek() == "" else self.malformed(problem)
 
+    def _count(self) -> str:
+        return f"{self.messages:,} message" + ("" if self.messages == 1 else "s")
+
     def truncated(self) -> InputError:
-        return InputError(self.name, f"truncated JSON: the file ends inside {self.where} (after {self.messages:,} messages)")
+        return InputError(self.name, f"truncated JSON: the file ends inside {self.where} (after {self._count()})")
 
     def malformed(self, problem: str) -> InputError:
-        return InputError(self.name, f"malformed JSON in {self.where} after {self.messages:,} messages: {problem.strip()}")
+        return InputError(self.name, f"malformed JSON in {self.where} after {self._count()}: {problem.strip()}")
