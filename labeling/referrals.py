@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from detector.db import session_scope
-from detector.schema import Case, CaseMessage, Message, QueueItem
+from detector.schema import Case, CaseMessage, Label, Message
 from reports.cases import TLP, get_case, list_cases, open_case_from
 from reports.export import MEDIA_TYPES, render_case
 from reports.photos import PHOTO_MODES
@@ -23,6 +23,7 @@ from reports.render import FORMATS
 from .accounts import require_reviewer
 from .audit import record_event
 from .errors import BadRequest
+from .review import state_of_labels
 from .web import Ctx, logged_in, redirect
 
 router = APIRouter()
@@ -41,8 +42,8 @@ def _referral(request: Request, message_id: int) -> Referral:
     with session_scope(request.app.state.engine) as db:
         cases = db.scalars(select(Case).join(CaseMessage, CaseMessage.case_id == Case.id)
                            .where(CaseMessage.message_id == message_id).order_by(Case.id)).all()
-        item = db.get(QueueItem, message_id)  # its state follows every decision (decisions.py)
-        return Referral(list(cases), item is not None and item.state == "confirmed")
+        labels = db.scalars(select(Label).where(Label.message_id == message_id)).all()
+        return Referral(list(cases), state_of_labels(labels) == "confirmed")
 
 
 def install(app: FastAPI) -> None:
