@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
+from .config import Settings
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -35,3 +37,8 @@ def model_option(func: F) -> F:
         show_default=True,
         help="Model folder name under models/ (or a path to a model folder).",
     )(func)
+
+
+def settings_for(db_url: str, **changes: object) -> Settings:
+    """The environment's Settings with the command's --db (and other options) applied."""
+    return Settings.from_env().with_(database_url=db_url, **changes)

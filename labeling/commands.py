@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from detector.cli_options import db_option
+from detector.cli_options import db_option, settings_for
 
 
 @click.command()
@@ -19,13 +19,12 @@ def serve(db_url: str, host: str, port: int, secure_cookies: bool) -> None:
     """Run the labelling queue in the browser (http://HOST:PORT)."""
     import uvicorn
 
-    from detector.config import Settings
     from detector.db import session_scope
 
     from .accounts import list_users
     from .app import create_app
 
-    app = create_app(Settings.from_env().with_(database_url=db_url), secure_cookies=secure_cookies)
+    app = create_app(settings_for(db_url), secure_cookies=secure_cookies)
     with session_scope(app.state.engine) as session:
         if not list_users(session):
             click.echo("No accounts yet: create one with `detector users add NAME --role analyst`.")

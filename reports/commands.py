@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from detector.cli_options import db_option
+from detector.cli_options import db_option, settings_for
 
 TLP_CHOICES = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
 
@@ -20,12 +20,6 @@ def _ids(text: str) -> list[int]:
         return [int(part) for part in text.replace(" ", "").split(",") if part]
     except ValueError as exc:
         raise click.BadParameter(f"{text!r} is not a comma-separated list of message ids") from exc
-
-
-def _settings(db_url: str):  # type: ignore[no-untyped-def]
-    from detector.config import Settings
-
-    return Settings.from_env().with_(database_url=db_url)
 
 
 # --------------------------------------------------------------------------- cases
@@ -54,7 +48,7 @@ def open_(db_url: str, messages: str | None, cluster_id: int | None, entity_id: 
 
     if sum(x is not None for x in (messages, cluster_id, entity_id)) != 1:
         raise ConfigError("give exactly one of --messages, --cluster or --entity")
-    settings = _settings(db_url)
+    settings = settings_for(db_url)
     with session_scope(open_database(db_url)) as session:
         case_ = open_case_from(session, settings.actor, message_ids=_ids(messages) if messages else None,
                                cluster_id=cluster_id, entity_id=entity_id, tlp=tlp, summary=summary, masked=masked)
@@ -89,7 +83,7 @@ def translate(db_url: str, ref: str, message_id: int, translation: str) -> None:
 
     from .cases import get_case, set_translation
 
-    settings = _settings(db_url)
+    settings = settings_for(db_url)
     with session_scope(open_database(db_url)) as session:
         set_translation(session, settings.actor, get_case(session, ref), message_id, translation)
     click.echo(f"Saved the translation of message {message_id} in {ref}.")
@@ -105,7 +99,7 @@ def mask(db_url: str, ref: str, values: tuple[str, ...]) -> None:
 
     from .cases import add_masks, get_case
 
-    settings = _settings(db_url)
+    settings = settings_for(db_url)
     with session_scope(open_database(db_url)) as session:
         add_masks(session, settings.actor, get_case(session, ref), values)
     click.echo(f"{len(values)} value(s) will be masked in redacted reports of {ref}.")
@@ -129,7 +123,7 @@ def report(db_url: str, ref: str, fmt: str, out: Path | None, redact: bool, phot
     from .cases import get_case
     from .export import render_case, write_atomically
 
-    settings = _settings(db_url)
+    settings = settings_for(db_url)
     with session_scope(open_database(db_url)) as session:
         case_ = get_case(session, ref)
         data = render_case(session, case_, fmt, evidence_dir=settings.evidence_dir, actor=settings.actor,
@@ -190,7 +184,7 @@ def partner_add(db_url: str, name: str, email: str | None, webhook: str | None, 
 
     from .partners import add_partner
 
-    settings = _settings(db_url)
+    settings = settings_for(db_url)
     with session_scope(open_database(db_url)) as session:
         p = add_partner(session, settings.actor, name, email=email, webhook=webhook, secret=secret,
                         languages=languages, places=places, min_severity=min_severity)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ..cli_options import db_option, json_option, model_option
+from ..cli_options import db_option, json_option, model_option, settings_for
 from .retrain_commands import compare as compare_models_command
 from .retrain_commands import labels_options, train_from_labels
 
@@ -147,11 +147,10 @@ def classify_command(file: Path, model_name: str, timezone: str) -> None:
 @json_option
 def score_command(db_url: str, model_name: str, batch_size: int, as_json: bool) -> None:
     """Score every message in the database that has no score from the current model version."""
-    from ..config import Settings
     from ..db import open_database
     from .scoring import count_unscored, score_unscored
 
-    settings = Settings.from_env().with_(database_url=db_url)
+    settings = settings_for(db_url)
     model = _load(model_name)
     engine = open_database(db_url)
     try:

@@ -20,8 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ..cli_options import db_option, json_option
-from ..config import Settings
+from ..cli_options import db_option, json_option, settings_for
 from ..db import open_database
 from .run import IngestSummary, ingest_paths
 from .timezones import zone
@@ -118,7 +117,7 @@ def ingest_command(
     `--json` prints {"files", "messages_new", "messages_seen", "errors"}, where
     files counts export files read (new or already stored).
     """
-    settings = Settings.from_env().with_(database_url=db_url, export_timezone=timezone)
+    settings = settings_for(db_url, export_timezone=timezone)
     engine = open_database(db_url)
     err = Console(stderr=True)
     try:

@@ -9,8 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..cli_options import db_option, json_option
-from ..config import Settings
+from ..cli_options import db_option, json_option, settings_for
 from ..db import open_database
 
 
@@ -38,7 +37,7 @@ def link_command(db_url: str, as_json: bool) -> None:
     """
     from .run import link_pending
 
-    settings = Settings.from_env().with_(database_url=db_url)
+    settings = settings_for(db_url)
     engine = open_database(db_url)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -66,7 +65,7 @@ def graph_command(db_url: str, out: Path, fmt: str | None) -> None:
     """Export the link graph (messages, clusters, shared contacts and photos) for Gephi."""
     from .graph import write_graph
 
-    settings = Settings.from_env().with_(database_url=db_url)
+    settings = settings_for(db_url)
     fmt = fmt or ("gexf" if out.suffix.lower() == ".gexf" else "graphml")
     nodes, edges = write_graph(open_database(db_url), out, fmt, settings.actor)
     Console(stderr=True).print(f"Wrote {out} ({fmt}): {nodes} nodes, {edges} edges.")
