@@ -10,14 +10,13 @@ retraining, validation sweeps and benchmarks reuse the vectors.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from ..atomic import atomic_path
 from .e5 import default_cache_dir
 
 
@@ -69,12 +68,6 @@ def _read_shards(shelf: Path) -> dict[bytes, np.ndarray]:
 def _write_shard(shelf: Path, keys: list[bytes], vectors: np.ndarray) -> None:
     shelf.mkdir(parents=True, exist_ok=True)
     name = hashlib.sha256(b"".join(keys)).hexdigest()[:20] + ".npz"
-    handle, tmp = tempfile.mkstemp(prefix=".shard-", suffix=".npz", dir=shelf)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            raw_keys = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 32)
-            np.savez(stream, keys=raw_keys, vectors=np.asarray(vectors, dtype=np.float32))
-        os.replace(tmp, shelf / name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    raw_keys = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 32)
+    with atomic_path(shelf / name) as tmp, open(tmp, "wb") as stream:
+        np.savez(stream, keys=raw_keys, vectors=np.asarray(vectors, dtype=np.float32))

@@ -8,11 +8,10 @@ Written atomically (temporary file, then rename).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic import atomic_path
 from ..errors import ModelError
 
 POINTER_FILE = "CURRENT"
@@ -49,11 +48,8 @@ def read_pointer(models_dir: Path) -> Pointer | None:
 def write_pointer(models_dir: Path, pointer: Pointer) -> None:
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".CURRENT-", dir=models_dir)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump({"model": pointer.model, "previous": pointer.previous}, stream, indent=2)
-        stream.write("\n")
-    os.replace(temporary, models_dir / POINTER_FILE)
+    with atomic_path(models_dir / POINTER_FILE) as tmp:
+        tmp.write_text(json.dumps({"model": pointer.model, "previous": pointer.previous}, indent=2) + "\n", encoding="utf-8")
 
 
 def current_name(models_dir: Path) -> str:

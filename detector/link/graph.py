@@ -6,13 +6,12 @@ of evidence (message text), so it is recorded as an AuditEvent.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
 
+from ..atomic import atomic_path
 from ..db import session_scope
 from ..errors import InputError
 from ..schema import AuditEvent, Cluster, ClusterMember, Entity, EntityMember, Message, Source
@@ -57,14 +56,8 @@ def write_graph(engine: Engine, out: Path, fmt: str, actor: str) -> tuple[int, i
     if not out.parent.resolve().is_dir():
         raise InputError(out, "folder does not exist")
     graph = build_graph(engine)
-    fd, tmp = tempfile.mkstemp(dir=out.parent.resolve(), prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        (nx.write_graphml if fmt == "graphml" else nx.write_gexf)(graph, tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(out.resolve()) as tmp:
+        (nx.write_graphml if fmt == "graphml" else nx.write_gexf)(graph, str(tmp))
     with session_scope(engine) as session:
         session.add(AuditEvent(actor=actor, action="export_graph", object_type="link_graph", object_id=str(out)[:100],
                                before=None, after={"format": fmt, "nodes": graph.number_of_nodes(),

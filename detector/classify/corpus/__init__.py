@@ -9,12 +9,11 @@ Listings are clinical: a person offered, an age, a price, a place, a contact.
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from ...atomic import atomic_path
 from ...errors import InputError
 from .example import Example
 from .generate import ALL_LANGS, LANGS, NEGATIVE_KINDS, POSITIVE_KINDS, draft
@@ -43,20 +42,12 @@ def write_jsonl(examples: Iterable[Example], path: str | Path) -> int:
     target = Path(path)
     if not target.parent.is_dir():
         raise InputError(target, "folder does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise InputError(target, f"cannot write here ({exc.strerror})") from exc
     count = 0
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
+        with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8") as out:
             for example in examples:
                 out.write(json.dumps(example.to_dict(), ensure_ascii=False) + "\n")
                 count += 1
-        os.replace(tmp, target)
-    except BaseException as exc:  # nothing half-written stays behind
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise InputError(target, f"cannot write here ({exc.strerror})") from exc
-        raise
+    except OSError as exc:  # nothing half-written stays behind
+        raise InputError(target, f"cannot write here ({exc.strerror})") from exc
     return count
