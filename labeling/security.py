@@ -49,7 +49,7 @@ def session_secret(settings: Settings, secret_file: Path | None = None) -> str:
     except FileExistsError:
         secret = path.read_text(encoding="ascii").strip()
         if len(secret) < 32:
-            raise ConfigError(f"{path}: the session secret is too short; delete the file to make a new one")
+            raise ConfigError(f"{path}: the session secret is too short; delete the file to make a new one") from None
         return secret
     except OSError as exc:
         raise ConfigError(f"{path}: cannot create the session secret ({exc.strerror})") from exc
