@@ -186,7 +186,6 @@ def _go_next(ctx: Ctx, after: int | None = None) -> Response:
     flt = q.QueueFilter.from_params(ctx.request.query_params, _default_state(ctx.user))
     if flt.state == "review":
         require_reviewer(ctx.user)
-    q.refresh_queue(ctx.db)
     message_id = q.claim_next(ctx.db, ctx.user.id, flt, after=after)
     if message_id is None:
         return redirect(_with_query(_queue_path(flt), flt, empty=1))
@@ -196,6 +195,7 @@ def _go_next(ctx: Ctx, after: int | None = None) -> Response:
 @router.get("/next")
 def next_item(request: Request) -> Response:
     with logged_in(request) as ctx:
+        q.refresh_queue(ctx.db)
         return _go_next(ctx)
 
 
@@ -213,6 +213,7 @@ def item_next(request: Request, message_id: int) -> Response:
             flt = q.QueueFilter.from_params(request.query_params, _default_state(ctx.user))
             return redirect(_with_query(f"/items/{recent[recent.index(message_id) + 1]}", flt))
         q.release(ctx.db, ctx.user.id, message_id)
+        q.refresh_queue(ctx.db)
         return _go_next(ctx, after=message_id)
 
 
