@@ -97,3 +97,28 @@ def test_arrays_round_trip_gives_identical_scores(fitted: FastTier, corpus) -> N
     assert np.allclose(rebuilt.predict_proba(texts), fitted.predict_proba(texts))
     with pytest.raises(ValueError):
         FastTier.from_arrays({**arrays, "ngram_coef": arrays["ngram_coef"][:10]}, params)
+
+
+def test_reasons_of_a_batch_are_each_message_s_own(fitted: FastTier, corpus) -> None:
+    texts = [e.text for e in corpus["test"][:40]] + ["", "🙂🙂 girl 14 yrs 💵 3000$ 📞", "𝐬𝐚𝐥𝐞 ب_ر_ده للبيع", "x" * 30_000]
+    analyses = analyse_all(texts)
+    together = fitted.explain_all(analyses)
+    assert together == [fitted.explain(a) for a in analyses]
+    assert any(r["kind"] == "ngram" for reasons in together for r in reasons)
+
+
+def test_a_word_held_apart_is_given_as_written(fitted: FastTier) -> None:
+    text = "s_l a..v e for sale 15 years 2000$"
+    words = [r["feature"] for r in fitted.explain(analyse_all([text])[0], top=10) if r["kind"] == "ngram"]
+    assert words and all(w in text for w in words)
+
+
+def test_character_classes_match_the_regex_for_every_kind_of_character() -> None:
+    import re
+
+    from detector.classify.reasons import char_mask
+
+    sample = "a Z ş ی ٣ 3 _ . \u200c \n 🙂 𝐬 ء"
+    codes = np.array([ord(c) for c in sample], dtype=np.uint32)
+    for pattern in (re.compile(r"[^\W\d_]"), re.compile(r"\s")):
+        assert char_mask(codes, pattern).tolist() == [pattern.match(c) is not None for c in sample]

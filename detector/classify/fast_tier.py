@@ -8,7 +8,6 @@ Probabilities are Platt-calibrated on a held-out set given to `fit`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,15 +25,14 @@ from .features import (
     hash_ngrams,
     ngram_matrix,
     ngram_text,
-    occurrence_weights,
     signal_matrix,
     skeleton_text,
+    weight_sums,
 )
+from .reasons import batch_reasons
 
-
-_WORD = re.compile(r"\S+")
-_LETTER = re.compile(r"[^\W\d_]")
 SKELETON_RANGE = (3, 5)
+CHUNK = 1000  # messages hashed together
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -74,11 +72,9 @@ class FastTier(ClassifierMixin, BaseEstimator):
             views.append(hash_ngrams([skeleton_text(t) for t in texts], self.n_features, SKELETON_RANGE, salt=1))
         return views
 
-    def _hashes(self, analyses: Sequence[Analysis]) -> NgramHashes:
-        return concat_hashes(self._views([ngram_text(a.normalised.text) for a in analyses]))
-
     def _matrix(self, analyses: Sequence[Analysis]) -> sp.csr_matrix:
-        grams = ngram_matrix(self._hashes(analyses), len(analyses), self.n_features)
+        hashes = concat_hashes(self._views([ngram_text(a.normalised.text) for a in analyses]))
+        grams = ngram_matrix(hashes, len(analyses), self.n_features)
         signals = sp.csr_matrix(signal_matrix(analyses) * self.signal_scale)
         return sp.hstack([grams, signals], format="csr")
 
@@ -104,12 +100,21 @@ class FastTier(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X: Sequence[Any]) -> np.ndarray:
-        """The linear margin: a sum of n-gram weights plus signal weights, with no matrix built."""
+        """The linear margin: a sum of n-gram weights plus signal weights, with no matrix built.
+
+        Worked through in chunks, so the hashing's arrays stay small whatever the batch.
+        """
         analyses = analyse_all(X)
-        hashes = self._hashes(analyses)
-        contrib = self.ngram_coef_[hashes.cols] * occurrence_weights(hashes)
-        margins = np.bincount(hashes.rows, weights=contrib, minlength=len(analyses))
-        return margins + signal_matrix(analyses) @ self.signal_coef_ + self.intercept_
+        return np.concatenate([self._margins(analyses[start : start + CHUNK]) for start in range(0, len(analyses), CHUNK)]
+                              or [np.zeros(0)])
+
+    def _margins(self, analyses: Sequence[Analysis]) -> np.ndarray:
+        texts = [ngram_text(a.normalised.text) for a in analyses]
+        sums, counts = weight_sums(texts, self.ngram_coef_, self.ngram_range)
+        if self.skeleton:
+            skeleton_sums, skeleton_counts = weight_sums([skeleton_text(t) for t in texts], self.ngram_coef_, SKELETON_RANGE, salt=1)
+            sums, counts = sums + skeleton_sums, counts + skeleton_counts
+        return sums / np.sqrt(np.maximum(counts, 1)) + signal_matrix(analyses) @ self.signal_coef_ + self.intercept_
 
     def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
         a, b = self.calibration_
@@ -127,50 +132,15 @@ class FastTier(ClassifierMixin, BaseEstimator):
     def explain_all(self, analyses: Sequence[Analysis], top: int = 5) -> list[list[dict[str, Any]]]:
         """Per message: the words (as written in the message) and signals that pushed the score most.
 
-        Each n-gram's weight goes to the word holding its middle character, so a reason is
-        a whole word of the original text; positive weights push towards "listing".
-        The n-grams and signals of the whole batch are computed at once.
+        Positive weights push towards "listing". Batches are worked through in chunks.
         """
-        texts = [ngram_text(a.normalised.text) for a in analyses]
-        views = self._views(texts)
-        # each view's occurrences grouped by message, in their original order
-        per_view = []
-        for view in views:
-            order = np.argsort(view.rows, kind="stable")
-            bounds = np.concatenate(([0], np.cumsum(view.counts)))
-            per_view.append((view, order, bounds))
-        scales = 1.0 / np.sqrt(np.maximum(sum(v.counts for v in views), 1))
-        signal_values = signal_matrix(analyses) * self.signal_coef_
-        return [
-            self._reasons(analysis, text, per_view, row, scales[row], signal_values[row], top)
-            for row, (analysis, text) in enumerate(zip(analyses, texts))
-        ]
-
-    def _reasons(self, analysis: Analysis, text: str, per_view: list[tuple[NgramHashes, np.ndarray, np.ndarray]],
-                 row: int, scale: np.float64, values: np.ndarray, top: int) -> list[dict[str, Any]]:
-        words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-        word_of = np.full(len(text) + 1, -1)
-        for index, (start, end) in enumerate(words):
-            word_of[start:end] = index
-        # where each view's characters sit in `text` (the skeleton keeps only the letters)
-        letters = np.array([-1] + [m.start() for m in _LETTER.finditer(text)] + [-1])
-        totals = np.zeros(len(words))
-        for (view, order, bounds), positions in zip(per_view, (None, letters)):
-            mine = order[bounds[row] : bounds[row + 1]]
-            middles = view.starts[mine] + view.lengths[mine] // 2
-            where = middles if positions is None else positions[middles]
-            owner = np.where(where >= 0, word_of[where], -1)
-            keep = owner >= 0
-            totals += np.bincount(owner[keep], weights=self.ngram_coef_[view.cols[mine][keep]] * scale, minlength=len(words))
-        reasons: list[dict[str, Any]] = []
-        for index in np.argsort(-np.abs(totals))[:top]:
-            feature = _original_span(analysis, words[index][0] - 1, words[index][1] - 1)
-            if feature and totals[index] != 0:
-                reasons.append({"kind": "ngram", "feature": feature, "weight": round(float(totals[index]), 4)})
-        for index in np.argsort(-np.abs(values))[:top]:
-            if values[index] != 0:
-                reasons.append({"kind": "signal", "feature": SIGNAL_FEATURES[index], "weight": round(float(values[index]), 4)})
-        return sorted(reasons, key=lambda r: -abs(r["weight"]))[: top + 3]
+        reasons: list[list[dict[str, Any]]] = []
+        for start in range(0, len(analyses), CHUNK):
+            chunk = analyses[start : start + CHUNK]
+            texts = [ngram_text(a.normalised.text) for a in chunk]
+            values = signal_matrix(chunk) * self.signal_coef_
+            reasons += batch_reasons(chunk, texts, self._views(texts), self.ngram_coef_, values, top)
+        return reasons
 
     # ------------------------------------------------------------------ storage
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -206,19 +176,3 @@ class FastTier(ClassifierMixin, BaseEstimator):
         tier.intercept_ = float(params["intercept"])
         tier.calibration_ = (float(params["calibration"][0]), float(params["calibration"][1]))
         return tier
-
-
-def _original_span(analysis: Analysis, start: int, end: int) -> str:
-    """The stretch of the ORIGINAL message behind normalised[start:end], trimmed."""
-    normalised = analysis.normalised
-    start, end = max(start, 0), min(max(end, 0), len(normalised.text))
-    if start >= end:
-        return ""
-    try:
-        o_start, o_end = normalised.to_original(start, end)
-        original = getattr(normalised, "original", None)
-        if isinstance(original, str) and 0 <= o_start < o_end <= len(original):
-            return original[o_start:o_end].strip()
-    except (AttributeError, IndexError, ValueError):
-        pass
-    return normalised.text[start:end].strip()

@@ -11,7 +11,7 @@ the signals carry the values.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -76,6 +76,13 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(33))
 
 
+def _columns(h: np.ndarray, n_features: int) -> np.ndarray:
+    """Hash values to columns (a mask when n_features is a power of two: the same result, faster)."""
+    if n_features & (n_features - 1) == 0:
+        return (h & np.uint64(n_features - 1)).astype(np.int64)
+    return (h % np.uint64(n_features)).astype(np.int64)
+
+
 @dataclass(frozen=True)
 class NgramHashes:
     """Every n-gram occurrence of a batch: its row, column, and start/length in its text."""
@@ -87,40 +94,63 @@ class NgramHashes:
     counts: np.ndarray  # n-gram occurrences per row
 
 
-def hash_ngrams(texts: Sequence[str], n_features: int, ngram_range: tuple[int, int], salt: int = 0) -> NgramHashes:
-    """Hash every character n-gram of every text (already passed through `ngram_text`).
+def _hashed(texts: Sequence[str], n_features: int, ngram_range: tuple[int, int], salt: int
+            ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per n-gram length n: (n, where each n-gram starts in the joined texts, its row, its column).
 
-    `salt` separates views of the same text (the same n-gram hashes elsewhere per salt).
+    The texts are joined and hashed with a rolling polynomial; n-grams that would run
+    into the next text are dropped, so a text hashes the same in any batch.
     """
-    lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    offsets = np.concatenate(([0], np.cumsum(lens)))
     row_of = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
-    end_of = offsets[1:][row_of] if len(row_of) else np.zeros(0, dtype=np.int64)
-    position = np.arange(len(codes), dtype=np.int64)
-    local = position - offsets[:-1][row_of] if len(row_of) else position
+    room = np.repeat(np.cumsum(lens), lens) - np.arange(len(codes), dtype=np.int64)  # characters left in its text
     low, high = ngram_range
-    rows, cols, starts, lengths = [], [], [], []
-    h = codes.copy()
+    h = codes
     with np.errstate(over="ignore"):
         for n in range(1, high + 1):
             if n > 1:
                 h = h[:-1] * _PRIME + codes[n - 1 :]
             if n < low:
                 continue
-            valid = position[: len(h)] + n <= end_of[: len(h)]
-            rows.append(row_of[: len(h)][valid])
-            cols.append((_mix(h[valid] + np.uint64(n + 8 * salt)) % np.uint64(n_features)).astype(np.int64))
-            starts.append(local[: len(h)][valid])
-            lengths.append(np.full(int(valid.sum()), n, dtype=np.int64))
-    rows_a = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+            valid = room[: len(h)] >= n
+            yield n, valid, row_of[: len(h)][valid], _columns(_mix(h[valid] + np.uint64(n + 8 * salt)), n_features)
+
+
+def hash_ngrams(texts: Sequence[str], n_features: int, ngram_range: tuple[int, int], salt: int = 0) -> NgramHashes:
+    """Hash every character n-gram of every text (already passed through `ngram_text`).
+
+    `salt` separates views of the same text (the same n-gram hashes elsewhere per salt).
+    """
+    offsets = np.concatenate(([0], np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))))
+    rows, cols, starts, lengths = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], [], []
+    for n, valid, n_rows, n_cols in _hashed(texts, n_features, ngram_range, salt):
+        rows.append(n_rows)
+        cols.append(n_cols)
+        starts.append(np.flatnonzero(valid) - offsets[n_rows])
+        lengths.append(np.full(len(n_rows), n, dtype=np.int64))
+    rows_a = np.concatenate(rows)
     return NgramHashes(
         rows=rows_a,
-        cols=np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64),
-        starts=np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64),
-        lengths=np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64),
+        cols=np.concatenate(cols),
+        starts=np.concatenate(starts or [np.zeros(0, dtype=np.int64)]),
+        lengths=np.concatenate(lengths or [np.zeros(0, dtype=np.int64)]),
         counts=np.bincount(rows_a, minlength=len(texts)),
     )
+
+
+def weight_sums(texts: Sequence[str], weights: np.ndarray, ngram_range: tuple[int, int], salt: int = 0
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per text: the sum of `weights` over its n-gram occurrences, and how many there are.
+
+    What scoring needs, without keeping every occurrence (see `hash_ngrams` for that).
+    """
+    sums = np.zeros(len(texts))
+    counts = np.zeros(len(texts))
+    for _n, _valid, rows, cols in _hashed(texts, len(weights), ngram_range, salt):
+        sums += np.bincount(rows, weights=weights[cols], minlength=len(texts))
+        counts += np.bincount(rows, minlength=len(texts))
+    return sums, counts
 
 
 def concat_hashes(parts: Sequence[NgramHashes]) -> NgramHashes:

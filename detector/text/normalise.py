@@ -241,7 +241,7 @@ def _split_joins(pieces: list[str], kinds: list[str]) -> list[bool]:
     always; a space only between fragments of a word (under three letters on one side), but
     not after a one-letter word before a longer one (a g.i.r.l, و س.ب.ي.ة). A two-letter
     piece not glued by punctuation is an ordinary word and stays apart."""
-    usual = max(set(kinds), key=kinds.count)
+    usual = max(kinds, key=kinds.count)  # ties go to the first seen, never to set order
     glued = [k != " " and (k == usual or set(k) <= _GLUE) for k in kinds]
     join = [g or (k == " " and usual == " ") for g, k in zip(glued, kinds)]
     segments: list[int] = []  # letters of the glued word each piece belongs to
