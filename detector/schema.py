@@ -102,7 +102,7 @@ class ExportFile(Base):
 
 
 class Message(Base):
-    """A message as first seen; later edits are MessageVersion rows."""
+    """A message: its first-seen bytes (version 1) and current text; `history` gives every version."""
 
     __tablename__ = "message"
     __table_args__ = (
@@ -134,11 +134,22 @@ class Message(Base):
     source: Mapped[Source] = relationship()
     export_file: Mapped[ExportFile] = relationship()
     media: Mapped[list["Media"]] = relationship(back_populates="message", order_by="Media.id")
-    versions: Mapped[list["MessageVersion"]] = relationship(order_by="MessageVersion.version")
+    stored_versions: Mapped[list["MessageVersion"]] = relationship(order_by="MessageVersion.version")
+
+    @property
+    def history(self) -> list[MessageVersion]:
+        """Every version, oldest first: the stored rows once edited, else version 1 read from this row."""
+        return list(self.stored_versions) or [
+            MessageVersion(
+                message_id=self.id, version=1, text=self.text, edited_at=self.edited_at, raw=self.raw,
+                raw_sha256=self.raw_sha256, export_file_id=self.export_file_id, seen_at=self.created_at,
+            )
+        ]
 
 
 class MessageVersion(Base):
-    """Every distinct version of a message seen across exports (version 1 is the first)."""
+    """A distinct version of an edited message: none until its first edit, which stores version 1 (a copy of
+    the Message row as first seen) and version 2; later edits add n+1. Read through `Message.history`."""
 
     __tablename__ = "message_version"
     __table_args__ = (UniqueConstraint("message_id", "raw_sha256"),)

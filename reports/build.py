@@ -94,7 +94,7 @@ def _message(session: Session, message: Message, translation: str, masks: Masks 
         "hashes": {"raw_sha256": message.raw_sha256, "text_sha256": text_sha256(message.text)},
         "export_file": _export(message.export_file),
         "versions": [{"version": v.version, "raw_sha256": v.raw_sha256, "export_file_id": v.export_file_id,
-                      "seen_at": iso(v.seen_at)} for v in message.versions],
+                      "seen_at": iso(v.seen_at)} for v in message.history],
         "photos": [{"media_id": m.id, "status": m.status, "mime": m.mime, "size": m.size, "sha256": m.sha256,
                     "pdq": m.pdq, "shown": photos if m.status == "stored" else "none"} for m in stored],
         "score": None if score is None else {
@@ -124,7 +124,7 @@ def build_report(session: Session, case: Case, *, actor: str, redact: bool = Fal
     translations = {m.message_id: m.translation for m in case.messages}
     ids = sorted(translations)
     messages = session.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.sent_at, Message.id)
-                               .options(selectinload(Message.media), selectinload(Message.versions),
+                               .options(selectinload(Message.media), selectinload(Message.stored_versions),
                                         selectinload(Message.source), selectinload(Message.export_file))).all()
     entries = [_message(session, m, translations[m.id], masks, photos) for m in messages]
     exports = {e["export_file"]["id"]: e["export_file"] for e in entries}

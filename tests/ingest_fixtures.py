@@ -11,11 +11,13 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from detector.cli import main
 from detector.ingest.synthetic import SynthMessage
 from detector.ingest.synthetic_telegram import edit_messages, write_telegram_html, write_telegram_json
 from detector.ingest.synthetic_whatsapp import write_whatsapp_txt, write_whatsapp_zip
+from detector.schema import Message
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -93,3 +95,10 @@ def ingest_json(db_url: str, evidence: Path, *paths: Path) -> tuple[Result, dict
 def counts(engine: Engine, *models: Any) -> tuple[int, ...]:
     with engine.connect() as conn:
         return tuple(conn.execute(select(func.count()).select_from(m)).scalar_one() for m in models)
+
+
+def histories(engine: Engine) -> dict[str, list[tuple[int, str]]]:
+    """Each message's (version, text) history by external id, read through Message.history."""
+    with Session(engine) as session:
+        messages = session.scalars(select(Message).options(selectinload(Message.stored_versions)))
+        return {m.external_id: [(v.version, v.text) for v in m.history] for m in messages}

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from detector.errors import InputError
@@ -19,6 +19,7 @@ from detector.ingest.evidence import EvidenceStore
 from detector.ingest.load import ExportInfo, Loader
 from detector.ingest.records import ChatRecord, MediaRecord, MessageRecord
 from detector.schema import ExportFile, Media, Message, MessageVersion, Source
+from ingest_fixtures import histories
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + bytes(range(200))
 CHAT = ChatRecord("telegram", "channel42", "Market", "public_channel")
@@ -72,12 +73,13 @@ def test_records_are_stored_once_with_raw_bytes_and_version_one(engine, store):
         assert msg.raw_sha256 == sha256_bytes(records[4].raw)
         assert msg.sent_at == T0 + timedelta(minutes=5)
         assert msg.entities == [{"type": "plain", "text": "message number 5"}]
-        assert [(v.version, v.text) for v in msg.versions] == [(1, "message number 5")]
+        assert [(v.version, v.text) for v in msg.history] == [(1, "message number 5")]
         assert msg.source.name == "Market" and msg.export_file.ingested_by == "tester"
     # the same records in another export file: all seen, nothing added
     again = load(engine, store, records, "b.json")
     assert (again.messages_new, again.messages_seen, again.versions_new) == (0, 7, 0)
-    assert count(engine, Message) == 7 and count(engine, MessageVersion) == 7
+    assert count(engine, Message) == 7 and count(engine, MessageVersion) == 0  # version 1 is the Message row itself
+    assert histories(engine) == {str(n): [(1, f"message number {n}")] for n in range(1, 8)}
     assert count(engine, Source) == 1 and count(engine, ExportFile) == 2
 
 
@@ -105,20 +107,35 @@ def test_edited_message_keeps_both_versions_and_current_text_follows_newest(engi
         msg = session.scalars(select(Message).where(Message.external_id == "2")).one()
         assert msg.text == "price lowered" and msg.edited_at == edit
         assert msg.raw == record(2).raw  # the first-seen bytes stay
-        assert [(v.version, v.text) for v in msg.versions] == [(1, "message number 2"), (2, "price lowered")]
+        assert [(v.version, v.text) for v in msg.history] == [(1, "message number 2"), (2, "price lowered")]
+        assert [(v.raw, v.raw_sha256) for v in msg.history] == [
+            (record(2).raw, sha256_bytes(record(2).raw)),
+            (record(2, "price lowered", edited=edit).raw, sha256_bytes(record(2, "price lowered", edited=edit).raw)),
+        ]
     # an older export read afterwards is a known version: seen, current text unchanged
     old = load(engine, store, [record(2)], "old-again.json")
     assert (old.messages_new, old.messages_seen, old.versions_new) == (0, 1, 0)
     with Session(engine) as session:
         assert session.scalars(select(Message.text).where(Message.external_id == "2")).one() == "price lowered"
+    # a second edit is version 3; version 1 is not copied again
+    third = load(engine, store, [record(2, "sold", edited=edit + timedelta(hours=1))], "third.json")
+    assert (third.messages_seen, third.versions_new) == (1, 1)
+    assert histories(engine)["2"] == [(1, "message number 2"), (2, "price lowered"), (3, "sold")]
+    assert histories(engine)["1"] == [(1, "message number 1")] and count(engine, MessageVersion) == 3
 
 
-def test_duplicate_ids_within_one_file_and_across_batches(engine, store):
+@pytest.mark.parametrize("batch_size", [2, 10])  # the edit in a later batch, or in the batch that inserts the message
+def test_duplicate_ids_within_one_file_and_across_batches(engine, store, batch_size):
     edit = T0 + timedelta(days=1)
     records = [record(1), record(2), record(1), record(3), record(4), record(2, "changed", edited=edit)]
-    result = load(engine, store, records, "dups.json", batch_size=2)
+    result = load(engine, store, records, "dups.json", batch_size=batch_size)
     assert (result.messages_new, result.messages_seen, result.versions_new) == (4, 2, 1)
-    assert count(engine, Message) == 4 and count(engine, MessageVersion) == 5
+    assert histories(engine) == {
+        "1": [(1, "message number 1")], "2": [(1, "message number 2"), (2, "changed")],
+        "3": [(1, "message number 3")], "4": [(1, "message number 4")],
+    }
+    with Session(engine) as session:
+        assert session.scalars(select(Message.raw).where(Message.external_id == "2")).one() == record(2).raw
 
 
 @pytest.mark.parametrize(
@@ -151,16 +168,45 @@ def test_repeats_across_batches_are_found_whatever_the_ids(engine, store, ids):
     assert (first.messages_new, second.messages_new, second.messages_seen) == (2, 1, 1)
 
 
+def _first_versions(engine) -> dict[str, tuple]:
+    with Session(engine) as session:
+        return {
+            msg.external_id: (v.version, v.text, v.edited_at, v.raw, v.raw_sha256, v.export_file_id, v.seen_at)
+            for msg in session.scalars(select(Message))
+            for v in msg.history[:1]
+        }
+
+
 def test_version_one_is_the_message_as_first_stored(engine, store):
     edit = T0 + timedelta(hours=3)
     load(engine, store, [record(1), record(2, "edited once", edited=edit)], "v.json")
     with Session(engine) as session:
-        for msg in session.scalars(select(Message)):
-            (version,) = msg.versions
-            assert (version.version, version.text, version.edited_at, version.raw, version.raw_sha256) == (
-                1, msg.text, msg.edited_at, msg.raw, msg.raw_sha256
-            )
-            assert version.export_file_id == msg.export_file_id and version.seen_at == msg.created_at
+        first = {
+            msg.external_id: (1, msg.text, msg.edited_at, msg.raw, msg.raw_sha256, msg.export_file_id, msg.created_at)
+            for msg in session.scalars(select(Message))
+        }
+    assert _first_versions(engine) == first and first["2"][1:5] == (
+        "edited once", edit, record(2, "edited once", edited=edit).raw, sha256_bytes(record(2, "edited once", edited=edit).raw)
+    )
+    # both edited later: version 1 (copied into MessageVersion at the first edit) is still the message as first stored
+    later = T0 + timedelta(hours=5)
+    load(engine, store, [record(1, "new text", edited=later), record(2, "edited twice", edited=later)], "w.json")
+    assert _first_versions(engine) == first
+    assert histories(engine) == {"1": [(1, "message number 1"), (2, "new text")],
+                                 "2": [(1, "edited once"), (2, "edited twice")]}
+
+
+def test_an_archive_with_stored_version_one_rows_takes_edits(engine, store):
+    """Archives written before version 1 lived only in the Message row hold a version-1 row for every message."""
+    load(engine, store, [record(1)], "a.json")
+    with engine.begin() as conn:
+        columns = ("text", "edited_at", "raw", "raw_sha256", "export_file_id")
+        row = conn.execute(select(Message.id, Message.created_at, *(getattr(Message, c) for c in columns))).one()
+        conn.execute(insert(MessageVersion), {"message_id": row.id, "version": 1, "seen_at": row.created_at,
+                                              **{c: getattr(row, c) for c in columns}})
+    result = load(engine, store, [record(1), record(1, "changed", edited=T0 + timedelta(days=2))], "b.json")
+    assert (result.messages_seen, result.versions_new) == (2, 1)
+    assert histories(engine) == {"1": [(1, "message number 1"), (2, "changed")]} and count(engine, MessageVersion) == 2
 
 
 def test_same_external_id_in_two_chats_is_two_messages(engine, store):

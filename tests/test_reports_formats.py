@@ -70,6 +70,8 @@ def test_json_report_follows_the_schema_and_carries_every_field(world):
         media = s.scalars(select(Media).where(Media.message_id == message.id)).all()
         stored = (world.evidence_dir / export.stored_path).read_bytes()
         assert first["hashes"]["raw_sha256"] == hashlib.sha256(message.raw).hexdigest()
+        assert [(v["version"], v["raw_sha256"], v["export_file_id"]) for v in first["versions"]] == [
+            (1, first["hashes"]["raw_sha256"], export.id)]  # never edited: version 1 is the message as stored
         assert first["export_file"]["sha256"] == hashlib.sha256(stored).hexdigest() == export.sha256
         assert [p["sha256"] for p in first["photos"]] == [m.sha256 for m in media] and media
         assert (first["channel"]["name"], first["sender"]["name"], first["sent_local"]) == (

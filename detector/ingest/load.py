@@ -2,9 +2,12 @@
 
 A `Loader` works inside one transaction that the caller owns, so an export file
 is stored all or nothing. Messages are unique on (source, external id): a record
-seen before with the same raw bytes is counted as seen; with different raw bytes
-it becomes a new MessageVersion, and the message's current text follows the
-newest edit. Media bytes go to the evidence store.
+seen before with the same raw bytes is counted as seen. A message's first version
+is its Message row itself; MessageVersion rows exist only for edited messages:
+at the first different raw bytes, version 1 is copied from the Message row (inside
+the database) and the edit becomes version 2 (then n+1), and the message's current
+text follows the newest edit (`Message.raw` stays the first-seen bytes). Readers
+take the whole history from `Message.history`. Media bytes go to the evidence store.
 """
 
 from __future__ import annotations
@@ -50,19 +53,22 @@ MESSAGE_COLUMNS = (  # in the table's order, so the driver takes the tuples as t
 )
 VERSION_COLUMNS = ("message_id", "version", "text", "edited_at", "raw", "raw_sha256", "export_file_id", "seen_at")
 _NEW = (message_t.c.id > bindparam("after")) & (message_t.c.export_file_id == bindparam("export"))
-_FIRST_VERSIONS = insert(version_t).from_select(  # version 1 of the messages just inserted, copied inside the database
+_LAST_NEW = select(func.max(message_t.c.id)).where(_NEW)
+_NEW_IDS = select(message_t.c.id, message_t.c.source_id, message_t.c.external_id).where(_NEW)
+_FIRST_VERSIONS = insert(version_t).from_select(  # version 1 of messages at their first edit, copied inside the database
     VERSION_COLUMNS,
     select(
         message_t.c.id, literal(1, Integer), message_t.c.text, message_t.c.edited_at, message_t.c.raw,
         message_t.c.raw_sha256, message_t.c.export_file_id, message_t.c.created_at,
-    ).where(_NEW).order_by(message_t.c.id),
+    ).where(message_t.c.id.in_(bindparam("ids", expanding=True))),
 )
-_LAST_NEW = select(func.max(message_t.c.id)).where(_NEW)
-_NEW_IDS = select(message_t.c.id, message_t.c.source_id, message_t.c.external_id).where(_NEW)
 
-_KNOWN = (  # the stored versions of a source's messages among some external ids
-    select(message_t.c.external_id, message_t.c.id, message_t.c.edited_at, version_t.c.raw_sha256, version_t.c.version)
-    .join(version_t, version_t.c.message_id == message_t.c.id)
+_KNOWN = (  # a source's stored messages among some external ids: first raw hash, and their version rows if edited
+    select(
+        message_t.c.external_id, message_t.c.id, message_t.c.edited_at, message_t.c.raw_sha256,
+        version_t.c.raw_sha256.label("version_sha256"), version_t.c.version,
+    )
+    .outerjoin(version_t, version_t.c.message_id == message_t.c.id)
     .where(message_t.c.source_id == bindparam("sid"), message_t.c.external_id.in_(bindparam("ids", expanding=True)))
 )
 
@@ -96,7 +102,8 @@ class _Known:
     id: int
     edited_at: datetime | None
     hashes: set[str]
-    last_version: int
+    last_version: int = 1
+    has_rows: bool = False  # MessageVersion rows stored (from its first edit on)
 
 
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -215,9 +222,11 @@ class Loader:
                 continue  # all stored messages of this source came from this loader, with lower ids
             rows = self.conn.execute(_KNOWN, {"sid": sid, "ids": ids})
             for row in rows:
-                item = known.setdefault((sid, row.external_id), _Known(row.id, row.edited_at, set(), 0))
-                item.hashes.add(row.raw_sha256)
-                item.last_version = max(item.last_version, row.version)
+                item = known.setdefault((sid, row.external_id), _Known(row.id, row.edited_at, {row.raw_sha256}))
+                if row.version is not None:
+                    item.hashes.add(row.version_sha256)
+                    item.last_version = max(item.last_version, row.version)
+                    item.has_rows = True
         return known
 
     def _ids_since(self, export_id: int) -> dict[tuple[int, str], int]:
@@ -276,7 +285,7 @@ class Loader:
         media_cache: dict[str, tuple[str, Blob | None, str | None]],
         result: LoadResult,
     ) -> None:
-        """New messages, each with its version 1 and its media."""
+        """New messages (each its own version 1) and their media."""
         as_time, as_json, as_blob = self._as_time, self._as_json, self._as_blob
         now = as_time(utcnow())
         rows = [
@@ -290,7 +299,6 @@ class Loader:
         result.messages_new += len(rows)
         self._note_inserted(fresh)
         after = {"after": self._last_id, "export": export_id}
-        self.conn.execute(_FIRST_VERSIONS, after)
         if not repeat_keys and not any(record.media for record, _ in fresh.values()):
             self._last_id = self.conn.execute(_LAST_NEW, after).scalar_one()  # no ids needed in Python
             return
@@ -303,7 +311,7 @@ class Loader:
         ]
         for key in repeat_keys & fresh.keys():  # the same message again later in this batch
             record, sha = fresh[key]
-            known[key] = _Known(ids[key], record.edited_at, {sha}, 1)
+            known[key] = _Known(ids[key], record.edited_at, {sha})
         if media_rows:
             self.conn.execute(insert(media_t), media_rows)
 
@@ -315,6 +323,7 @@ class Loader:
         result: LoadResult,
     ) -> None:
         """Known messages: seen again, or a new version (the current text follows the newest edit)."""
+        first_edits = []
         versions = []
         current = []
         now = self._as_time(utcnow())
@@ -324,6 +333,9 @@ class Loader:
             if sha in item.hashes:
                 continue
             item.hashes.add(sha)
+            if not item.has_rows:
+                first_edits.append(item.id)
+                item.has_rows = True
             item.last_version += 1
             edited = self._as_time(record.edited_at)
             versions.append(
@@ -335,6 +347,8 @@ class Loader:
                     {"mid": item.id, "text": record.text, "entities": record.entities, "edited_at": record.edited_at}
                 )
         result.versions_new += len(versions)
+        if first_edits:  # before the Message rows take the edits' text
+            self.conn.execute(_FIRST_VERSIONS, {"ids": first_edits})
         self._versions.execute(versions)
         if current:
             self.conn.execute(
