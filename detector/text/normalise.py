@@ -73,7 +73,19 @@ class _FoldCache(dict):
         return value
 
 
+class _FoldTable(dict):
+    """The same folds keyed by code point, for `str.translate`; notes characters that do not fold to one."""
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = _FOLD[chr(code)]
+        if len(value) != 1:
+            _IRREGULAR.add(chr(code))
+        return value
+
+
 _FOLD = _FoldCache()
+_FOLD_TABLE = _FoldTable()
+_IRREGULAR: set[str] = set()  # characters seen that fold to nothing or to several
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +116,10 @@ class Normalised:
 # ---------------------------------------------------------------- character pass
 
 def _fold_text(text: str) -> tuple[str, list[int], list[int]]:
-    pieces = [_FOLD[c] for c in text]
-    out = "".join(pieces)
-    if len(out) == len(text) and "" not in pieces and unicodedata.is_normalized("NFC", out):
+    out = text.translate(_FOLD_TABLE)  # also notes any character that does not fold to one
+    if _IRREGULAR.isdisjoint(text) and unicodedata.is_normalized("NFC", out):
         return out, range(len(text)), range(1, len(text) + 1)  # identity map, no copies
+    pieces = [_FOLD[c] for c in text]
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -179,6 +191,7 @@ _STRETCH = re.compile(rf"([{_LETTER}])\1{{2,}}")
 # that already had such a rewrite (5l4v3).
 _LOOKALIKE_TOKEN = re.compile(r"(?<![\w@$.!|])[a-z0-9@$!|]{3,40}(?![\w@$!|])", re.ASCII)
 LOOKALIKE_MAP = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "l"}
+_LOOKALIKE_INSIDE = re.compile(r"[a-z][013457@$!|][a-z]")
 # Cyrillic and Greek letters that look Latin, rewritten inside words that mix them with
 # Latin letters (slаve with a Cyrillic а).
 HOMOGLYPHS = {
@@ -298,12 +311,14 @@ _PASSES: tuple[tuple[re.Pattern, _Rewrite], ...] = (
 
 
 def _run_pass(text, starts, ends, pattern: re.Pattern, rewrite: _Rewrite, protect: bool):
-    protected = SpanSet()
-    for m in _PROTECTED.finditer(text) if protect else ():
-        protected.add(*m.span())
+    protected: SpanSet | None = None  # found at the first match: most passes match nothing
     edits: list[Edit] = []
     for m in pattern.finditer(text):
-        if protect and protected.overlaps(m.start(), m.end()):
+        if protect and protected is None:
+            protected = SpanSet()
+            for link in _PROTECTED.finditer(text):
+                protected.add(*link.span())
+        if protected is not None and protected.overlaps(m.start(), m.end()):
             continue
         chars = rewrite(m)
         if chars is not None:
@@ -328,6 +343,8 @@ def normalise(text: str) -> Normalised:
     for pattern, rewrite in _PASSES:
         if pattern is _HOMOGLYPH_TOKEN and not _CYRILLIC_OR_GREEK.search(folded):
             continue
+        if pattern is _LOOKALIKE_TOKEN and not _LOOKALIKE_INSIDE.search(folded):
+            continue  # no look-alike between two letters: no token of this pass can change
         folded, starts, ends = _run_pass(folded, starts, ends, pattern, rewrite, has_links)
     if isinstance(starts, list):
         starts, ends = tuple(starts), tuple(ends)
