@@ -72,10 +72,10 @@ def test_transformer_rescoring_happens_only_inside_the_band(model) -> None:
     p_fast = model.fast.predict_proba(analyses)[:, 1]
     low, high = float(np.sort(p_fast)[1]), float(np.sort(p_fast)[3])
     params = CascadeParams(low=low, high=high, w_fast=0.5, w_transformer=2.0, bias=0.0)
-    final, fast, mask = cascade_scores(model.fast, second, params, analyses, texts)
+    final, mask = cascade_scores(p_fast, second, params, texts)
     assert np.array_equal(mask, (p_fast >= low) & (p_fast < high)) and mask.sum() == 2
-    assert np.allclose(final[~mask], fast[~mask])
-    assert not np.allclose(final[mask], fast[mask])
+    assert np.allclose(final[~mask], p_fast[~mask])
+    assert not np.allclose(final[mask], p_fast[mask])
 
 
 def test_model_folder_has_card_checksums_and_safe_files_only(tiny_model_dir) -> None:

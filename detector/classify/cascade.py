@@ -15,8 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..text import Analysis
-from .fast_tier import FastTier, sigmoid
+from .fast_tier import sigmoid
 
 
 class ProbabilityModel(Protocol):
@@ -51,23 +50,21 @@ def in_band(params: CascadeParams, p_fast: np.ndarray) -> np.ndarray:
 
 
 def cascade_scores(
-    fast: FastTier,
+    p_fast: np.ndarray,
     transformer: ProbabilityModel | None,
     params: CascadeParams,
-    analyses: Sequence[Analysis],
     texts: Sequence[str],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(final probability, fast probability, mask of messages the transformer re-scored)."""
-    p_fast = fast.predict_proba(analyses)[:, 1]
-    final = p_fast.copy()
+) -> tuple[np.ndarray, np.ndarray]:
+    """(final probability, mask of messages the transformer re-scored) from the fast tier's probabilities."""
+    final = np.array(p_fast, dtype=np.float64)
     mask = np.zeros(len(texts), dtype=bool)
     if transformer is not None and params.w_transformer != 0:
-        mask = in_band(params, p_fast)
+        mask = in_band(params, final)
         if mask.any():
             chosen = [texts[i] for i in np.flatnonzero(mask)]
             p_trans = transformer.predict_proba(chosen)[:, 1]
-            final[mask] = combine(params, p_fast[mask], p_trans)
-    return final, p_fast, mask
+            final[mask] = combine(params, final[mask], p_trans)
+    return final, mask
 
 
 # ---------------------------------------------------------------------- choices made on validation

@@ -114,11 +114,18 @@ class FastTier(ClassifierMixin, BaseEstimator):
         if self.skeleton:
             skeleton_sums, skeleton_counts = weight_sums([skeleton_text(t) for t in texts], self.ngram_coef_, SKELETON_RANGE, salt=1)
             sums, counts = sums + skeleton_sums, counts + skeleton_counts
-        return sums / np.sqrt(np.maximum(counts, 1)) + signal_matrix(analyses) @ self.signal_coef_ + self.intercept_
+        return self._margin(sums, counts, signal_matrix(analyses))
+
+    def _margin(self, sums: np.ndarray, counts: np.ndarray, signals: np.ndarray) -> np.ndarray:
+        """The margin from each message's n-gram weight sum and count, and its signal features."""
+        return sums / np.sqrt(np.maximum(counts, 1)) + signals @ self.signal_coef_ + self.intercept_
+
+    def _calibrated(self, margins: np.ndarray) -> np.ndarray:
+        a, b = self.calibration_
+        return sigmoid(a * margins + b)
 
     def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
-        a, b = self.calibration_
-        positive = sigmoid(a * self.decision_function(X) + b)
+        positive = self._calibrated(self.decision_function(X))
         return np.column_stack([1.0 - positive, positive])
 
     def predict(self, X: Sequence[Any]) -> np.ndarray:
@@ -130,17 +137,24 @@ class FastTier(ClassifierMixin, BaseEstimator):
         return self.explain_all([analysis], top)[0]
 
     def explain_all(self, analyses: Sequence[Analysis], top: int = 5) -> list[list[dict[str, Any]]]:
-        """Per message: the words (as written in the message) and signals that pushed the score most.
+        """Per message: the words (as written in the message) and signals that pushed the score most."""
+        return self.proba_and_reasons(analyses, top)[1]
 
-        Positive weights push towards "listing". Batches are worked through in chunks.
+    def proba_and_reasons(self, analyses: Sequence[Analysis], top: int = 5) -> tuple[np.ndarray, list[list[dict[str, Any]]]]:
+        """P(listing) per message and its reasons, from one hashing of each chunk of the batch.
+
+        Positive weights push towards "listing" (see `reasons.batch_reasons`).
         """
-        reasons: list[list[dict[str, Any]]] = []
+        margins, reasons = [np.zeros(0)], []
         for start in range(0, len(analyses), CHUNK):
             chunk = analyses[start : start + CHUNK]
             texts = [ngram_text(a.normalised.text) for a in chunk]
-            values = signal_matrix(chunk) * self.signal_coef_
-            reasons += batch_reasons(chunk, texts, self._views(texts), self.ngram_coef_, values, top)
-        return reasons
+            views = self._views(texts)
+            signals = signal_matrix(chunk)
+            sums = sum(np.bincount(v.rows, weights=self.ngram_coef_[v.cols], minlength=len(chunk)) for v in views)
+            margins.append(self._margin(sums, sum(v.counts for v in views), signals))
+            reasons += batch_reasons(chunk, texts, views, self.ngram_coef_, signals * self.signal_coef_, top)
+        return self._calibrated(np.concatenate(margins)), reasons
 
     # ------------------------------------------------------------------ storage
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -84,8 +84,11 @@ class Model:
         texts = [t if isinstance(t, str) else "" for t in texts]
         analyses = analyse_all(texts)
         transformer = self.transformer if self.params.w_transformer else None
-        final, _fast, mask = cascade_scores(self.fast, transformer, self.params, analyses, texts)
-        all_reasons = self.fast.explain_all(analyses) if explain else [[] for _ in analyses]
+        if explain:
+            p_fast, all_reasons = self.fast.proba_and_reasons(analyses)
+        else:
+            p_fast, all_reasons = self.fast.predict_proba(analyses)[:, 1], [[] for _ in analyses]
+        final, mask = cascade_scores(p_fast, transformer, self.params, texts)
         predictions = []
         for analysis, probability, by_transformer, reasons in zip(analyses, final, mask, all_reasons):
             if by_transformer:

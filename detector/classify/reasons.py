@@ -94,16 +94,19 @@ def batch_reasons(
         weights = ngram_coef[view.cols[keep]] * scales[view.rows[keep]]
         totals += np.bincount(owner[keep], weights=weights, minlength=len(totals))
     reasons: list[list[dict[str, Any]]] = [[] for _ in texts]
-    for word in _strongest(words.rows, totals, top):
-        row = int(words.rows[word])
-        start = int(words.starts[word] - words.offsets[row]) - 1  # ngram_text adds one space in front
-        feature = original_span(analyses[row], start, start + int(words.ends[word] - words.starts[word]))
+    chosen = _strongest(words.rows, totals, top)
+    rows = words.rows[chosen]
+    starts = words.starts[chosen] - words.offsets[rows] - 1  # ngram_text adds one space in front
+    ends = starts + words.ends[chosen] - words.starts[chosen]
+    for row, start, end, weight in zip(rows.tolist(), starts.tolist(), ends.tolist(), totals[chosen].tolist()):
+        feature = original_span(analyses[row], start, end)
         if feature:
-            reasons[row].append({"kind": "ngram", "feature": feature, "weight": round(float(totals[word]), 4)})
+            reasons[row].append({"kind": "ngram", "feature": feature, "weight": round(weight, 4)})
     signal_rows, signal_cols = np.nonzero(signal_values)
-    for index in _strongest(signal_rows, signal_values[signal_rows, signal_cols], top):
-        row, col = int(signal_rows[index]), int(signal_cols[index])
-        reasons[row].append({"kind": "signal", "feature": SIGNAL_FEATURES[col], "weight": round(float(signal_values[row, col]), 4)})
+    strongest = _strongest(signal_rows, signal_values[signal_rows, signal_cols], top)
+    rows, cols = signal_rows[strongest], signal_cols[strongest]
+    for row, col, weight in zip(rows.tolist(), cols.tolist(), signal_values[rows, cols].tolist()):
+        reasons[row].append({"kind": "signal", "feature": SIGNAL_FEATURES[col], "weight": round(weight, 4)})
     return [sorted(r, key=lambda r: -abs(r["weight"]))[: top + 3] for r in reasons]
 
 
