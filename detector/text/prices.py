@@ -81,12 +81,16 @@ _CURS = rf"(?P<cur>(?:{alternation(_CUR)}))(?:ي|ى|ه|e|i|a|s)?{_R}"
 _BIG_MULTS = alternation(k for k, v in _MULT.items() if v >= 1e3 and k not in {"m", "mn"})
 _PRICE_WORD = rf"{_L}(?:{alternation(spelling_key(w) for w in PRICE_WORDS)}){_R}"
 
+_CURRENCY = re.compile(_CURS)
+_ANY_PRICE_WORD = re.compile(_PRICE_WORD)
+_ANY_BIG_MULT = re.compile(rf"(?:{_BIG_MULTS}){_R}")
+# Each pattern with a word it cannot match without: a message lacking that word skips it.
 _PATTERNS = (
-    re.compile(rf"{_AMOUNT}\s*(?:{_MULTS}\s*)?{_CURS}"),
-    re.compile(rf"(?<![^\W\d_]){_CURS}\s*(?P<num>(?<![0-9.,]){_NUMBER}|{_WORDS})(?:\s*{_MULTS})?{_NOT_PRICE_UNIT}"),
-    re.compile(rf"{_L}{_MULTS}\s*{_CURS}"),
-    re.compile(rf"{_PRICE_WORD}[\s:=\-]*{_AMOUNT}(?:\s*{_MULTS})?{_NOT_PRICE_UNIT}"),
-    re.compile(rf"{_AMOUNT}\s*(?P<mult>(?:{_BIG_MULTS}){_R}){_NOT_PRICE_UNIT}"),
+    (re.compile(rf"{_AMOUNT}\s*(?:{_MULTS}\s*)?{_CURS}"), _CURRENCY),
+    (re.compile(rf"(?<![^\W\d_]){_CURS}\s*(?P<num>(?<![0-9.,]){_NUMBER}|{_WORDS})(?:\s*{_MULTS})?{_NOT_PRICE_UNIT}"), _CURRENCY),
+    (re.compile(rf"{_L}{_MULTS}\s*{_CURS}"), _CURRENCY),
+    (re.compile(rf"{_PRICE_WORD}[\s:=\-]*{_AMOUNT}(?:\s*{_MULTS})?{_NOT_PRICE_UNIT}"), _ANY_PRICE_WORD),
+    (re.compile(rf"{_AMOUNT}\s*(?P<mult>(?:{_BIG_MULTS}){_R}){_NOT_PRICE_UNIT}"), _ANY_BIG_MULT),
 )
 _PERSIAN = re.compile(r"[یکپژگچ]")
 _SORANI = re.compile(r"[ێۆڕڵە]")
@@ -139,7 +143,12 @@ def _currency(m: re.Match, derived: str) -> str:
 
 def find_prices(derived: str, key: str, taken: SpanSet) -> Iterator[tuple[int, int, dict]]:
     """Spans (on the derived text) and values of prices; `taken` spans are skipped and extended."""
-    for pattern in _PATTERNS:
+    present: dict[re.Pattern[str], bool] = {}
+    for pattern, needed in _PATTERNS:
+        if needed not in present:
+            present[needed] = needed.search(key) is not None
+        if not present[needed]:
+            continue
         for m in pattern.finditer(key):
             a, b = m.span()
             if taken.overlaps(a, b):
