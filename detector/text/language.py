@@ -109,8 +109,7 @@ def _fasttext(words: list[str]) -> tuple[str, float]:
 
 
 def _votes(words: list[str], code: str) -> int:
-    vocabulary = _WORDS[code]
-    return sum(w in vocabulary for w in words)
+    return sum(map(_WORDS[code].__contains__, words))
 
 
 def _confidence(best: int, total: int) -> float:
@@ -131,7 +130,7 @@ def _arabic_script(text: str, words: list[str]) -> Language:
 
 def _latin_script(text: str, words: list[str]) -> Language:
     scores = {code: _votes(words, code) for code in _LATIN_CODES}
-    scores["tr"] += 2 * len(_TURKISH_ONLY.findall(text)) + sum(bool(_TURKISH_SUFFIX.search(w)) for w in words)
+    scores["tr"] += 2 * len(_TURKISH_ONLY.findall(text)) + sum(map(bool, map(_TURKISH_SUFFIX.search, words)))
     scores["kmr"] += 2 * len(_KURMANJI_ONLY.findall(text))
     if _NOT_TURKISH.search(text):
         scores["tr"] = min(scores["tr"], 1)
@@ -152,11 +151,11 @@ def language(text: str | Normalised) -> Language:
     """Identify the language of one message (pass a `Normalised` to skip re-normalising)."""
     norm = text if isinstance(text, Normalised) else normalise(text)
     words = _WORD.findall(_NOISE.sub(" ", norm.text[:_SAMPLE]))
-    letters = sum(len(w) for w in words)
+    letters = sum(map(len, words))
     if letters < 2:
         return Language(UNDETERMINED, 0.0)
-    arabic = [w for w in words if _ARABIC_SCRIPT.match(w)]
-    latin = [w for w in words if _LATIN.match(w)]
+    arabic = list(filter(_ARABIC_SCRIPT.match, words))
+    latin = list(filter(_LATIN.match, words))
     arabic_letters = sum(map(len, arabic))
     latin_letters = sum(map(len, latin))
     if arabic_letters and arabic_letters >= latin_letters:
