@@ -7,7 +7,7 @@ so `start`/`end` always index the ORIGINAL text an analyst sees.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -38,8 +38,10 @@ class Signal:
     text: str
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of every field."""
-        return asdict(self)
+        """A JSON-ready dict of every field (a value dict is copied, as `dataclasses.asdict` would)."""
+        value = dict(self.value) if isinstance(self.value, dict) else self.value
+        return {"type": self.type, "subtype": self.subtype, "value": value, "start": self.start, "end": self.end,
+                "text": self.text}
 
 
 @lru_cache(maxsize=1)
