@@ -148,3 +148,17 @@ def test_the_shipped_default_model_verifies_and_separates_a_listing_from_a_pet_a
         "Kitten for sale, 3 months old, vaccinated, price 50$, call 0770 765 4321",
     ]))[:, 1]
     assert listing >= model.threshold > pet
+
+
+def test_the_same_weights_with_another_band_are_another_version() -> None:
+    from datetime import UTC, datetime
+
+    from detector.classify.train import model_version
+
+    files, when = {"fast_tier.npz": b"weights"}, datetime(2026, 11, 21, tzinfo=UTC)
+    card = {"threshold": 0.2, "cascade": {"low": 0.1, "high": 0.8}}
+    version = model_version("default", files, card, when)
+    assert version.startswith("default-20261121-")
+    assert version == model_version("default", files, {**card}, when)
+    assert version != model_version("default", files, {**card, "cascade": {"low": 0.2, "high": 0.8}}, when)
+    assert version != model_version("default", files, {**card, "threshold": 0.3}, when)

@@ -122,14 +122,5 @@ def _strongest(groups: np.ndarray, values: np.ndarray, top: int) -> np.ndarray:
 def original_span(analysis: Analysis, start: int, end: int) -> str:
     """The stretch of the ORIGINAL message behind normalised[start:end], trimmed."""
     normalised = analysis.normalised
-    start, end = max(start, 0), min(max(end, 0), len(normalised.text))
-    if start >= end:
-        return ""
-    try:
-        o_start, o_end = normalised.to_original(start, end)
-        original = getattr(normalised, "original", None)
-        if isinstance(original, str) and 0 <= o_start < o_end <= len(original):
-            return original[o_start:o_end].strip()
-    except (AttributeError, IndexError, ValueError):
-        pass
-    return normalised.text[start:end].strip()
+    o_start, o_end = normalised.to_original(start, end)  # clamps to the text; an empty span gives ""
+    return normalised.original[o_start:o_end].strip()

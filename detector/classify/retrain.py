@@ -156,7 +156,7 @@ def train_candidate(engine: Engine, config: RetrainConfig, stage: Stage = _quiet
     everything = [*synthetic, *labelled]
     model.card |= {
         "name": config.out.name,
-        "version": model_version(config.out.name, files, when),
+        "version": model_version(config.out.name, files, model.card, when),
         "created": when.isoformat(timespec="seconds"),
         "parent": config.parent,
         "training_data": {

@@ -118,8 +118,12 @@ def _fit_transformer(
     return tier, params, files, final
 
 
-def model_version(name: str, files: dict[str, bytes], when: datetime) -> str:
-    digest = hashlib.sha256(b"".join(hashlib.sha256(files[k]).digest() for k in sorted(files))).hexdigest()
+def model_version(name: str, files: dict[str, bytes], card: dict[str, Any], when: datetime) -> str:
+    """name-date-digest; the digest covers every file and the decision (threshold, cascade band):
+    the same weights with another band score differently, so they are another version."""
+    decision = json_bytes({"threshold": card["threshold"], "cascade": card["cascade"]})
+    digest = hashlib.sha256(b"".join(hashlib.sha256(files[k]).digest() for k in sorted(files))
+                            + hashlib.sha256(decision).digest()).hexdigest()
     return f"{name}-{when:%Y%m%d}-{digest[:8]}"
 
 
@@ -136,7 +140,7 @@ def train_synthetic(config: TrainConfig, stage: Stage = _quiet_stage) -> dict[st
     when = datetime.now(timezone.utc)
     model.card |= {
         "name": config.out.name,
-        "version": model_version(config.out.name, files, when),
+        "version": model_version(config.out.name, files, model.card, when),
         "created": when.isoformat(timespec="seconds"),
         "training_data": {"source": "synthetic", "n": len(examples), "seed": config.seed,
                           "sha256": data_hash(examples),
