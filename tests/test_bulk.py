@@ -1,0 +1,58 @@
+"""BulkInsert's converters give the driver exactly what SQLAlchemy's own bind processors give (SQLite)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine
+
+from detector.ingest.bulk import BulkInsert
+from detector.ingest.load import MESSAGE_COLUMNS
+from detector.schema import Message
+
+OTHER_ZONE = timezone(timedelta(hours=3, minutes=30))
+MOMENTS = [
+    datetime(2023, 1, 1, tzinfo=UTC),
+    datetime(2024, 2, 29, 23, 59, 59, 999_999, tzinfo=UTC),
+    datetime(2024, 3, 1, 1, 2, 3, 4, tzinfo=OTHER_ZONE),  # another zone: stored as its UTC time
+    datetime(999, 12, 31, 22, 0, tzinfo=UTC),  # a year below 1000 keeps four digits
+    None,
+]
+JSON_VALUES = [
+    [{"type": "plain", "text": "قطة شيرازي — 3 months, \"quoted\" \\ back\nslash"}, {"type": "mention", "text": "@s"}],
+    [],
+    [1.5, None, True, {"nested": ["ß", "\U0001f600"]}],
+    {"a dict": "takes SQLAlchemy's own route"},
+    None,
+]
+
+
+@pytest.fixture
+def bulk():
+    engine = create_engine("sqlite://")
+    with engine.connect() as conn:
+        yield BulkInsert(conn, Message.__table__, MESSAGE_COLUMNS)
+    engine.dispose()
+
+
+def _sqlalchemy(bulk: BulkInsert, column: str):
+    dialect = bulk.conn.dialect
+    return bulk.table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_utc_datetimes_convert_as_sqlalchemy_binds_them(bulk, moment):
+    assert bulk.converter("sent_at")(moment) == _sqlalchemy(bulk, "sent_at")(moment)
+
+
+def test_a_naive_datetime_is_refused_as_sqlalchemy_refuses_it(bulk):
+    naive = datetime(2023, 1, 1)
+    for convert in (bulk.converter("sent_at"), _sqlalchemy(bulk, "sent_at")):
+        with pytest.raises(ValueError, match="naive datetime"):
+            convert(naive)
+
+
+@pytest.mark.parametrize("value", JSON_VALUES)
+def test_json_converts_as_sqlalchemy_binds_it(bulk, value):
+    assert bulk.converter("entities")(value) == _sqlalchemy(bulk, "entities")(value)
