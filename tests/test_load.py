@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import zipfile
@@ -16,7 +17,7 @@ from detector.errors import InputError
 from detector.hashing import sha256_bytes
 from detector.ingest.archive import FolderMedia, MediaRefused, SafeZip, ZipLimits, ZipMedia, path_problem
 from detector.ingest.evidence import EvidenceStore
-from detector.ingest.load import ExportInfo, Loader
+from detector.ingest.load import ExportInfo, Loader, cyclic_gc_paused
 from detector.ingest.records import ChatRecord, MediaRecord, MessageRecord
 from detector.schema import ExportFile, Media, Message, MessageVersion, Source
 from ingest_fixtures import histories
@@ -325,3 +326,30 @@ def test_path_problem():
     assert path_problem("photos/a.jpg") is None and path_problem("./a/../b.jpg") is None
     assert path_problem("a/../../b") == "points outside the export"
     assert path_problem("") and path_problem("a\x00b")
+
+
+def test_cyclic_gc_is_paused_while_records_are_read_and_restored_after(engine, store):
+    states = []
+
+    def records():  # the parser's records are read inside the load
+        for n in (1, 2):
+            states.append(gc.isenabled())
+            yield record(n)
+
+    blob = store.put_bytes(b"gc.json", ".json")
+    with engine.begin() as conn:
+        Loader(conn, store, batch_size=1).load(
+            ExportInfo("gc.json", blob.sha256, blob.size, "telegram_json", blob.rel_path), records(),
+            FolderMedia(store.root / "none" / "x", "gc.json"),
+        )
+    assert states == [False, False] and gc.isenabled() and count(engine, Message) == 2
+    with pytest.raises(RuntimeError), cyclic_gc_paused():
+        raise RuntimeError("a bad file")
+    assert gc.isenabled()  # restored after an error too
+    gc.disable()
+    try:
+        with cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()

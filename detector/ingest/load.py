@@ -12,8 +12,10 @@ take the whole history from `Message.history`. Media bytes go to the evidence st
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -106,6 +108,23 @@ class _Known:
     has_rows: bool = False  # MessageVersion rows stored (from its first edit on)
 
 
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside the block (restored after, as it was).
+
+    Parsed records and batches hold no reference cycles, yet the many dicts and lists
+    they are made of set off collections that walk every live object: about a fifth of
+    the CPU of a big load. Reference counting still frees them as before.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
@@ -155,8 +174,9 @@ class Loader:
         result = LoadResult()
         self._last_id = self.conn.execute(select(func.coalesce(func.max(message_t.c.id), 0))).scalar_one()
         media_cache: dict[str, tuple[str, Blob | None, str | None]] = {}
-        for batch in batched(records, self.batch_size):
-            self._store_batch(batch, export_id, media, media_cache, result)
+        with cyclic_gc_paused():
+            for batch in batched(records, self.batch_size):
+                self._store_batch(batch, export_id, media, media_cache, result)
         self.conn.execute(
             update(export_t)
             .where(export_t.c.id == export_id)
