@@ -25,6 +25,7 @@ from detector.ingest.timezones import local_to_utc, zone
 
 CHUNK = 1 << 20
 MAX_VALUE = 64 << 20  # one JSON value (a message) larger than this is not a real export
+LOOKAHEAD = 64 << 10  # the window is refilled before less than this is left, so a message rarely runs past its end
 _DECODER = json.JSONDecoder()
 _WS = re.compile(r"[ \t\n\r]*")
 _SEPARATOR = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
@@ -113,6 +114,8 @@ def _messages(reader: _Reader, chat: ChatRecord, tz: tzinfo) -> Iterator[Message
         reader.pos += 1
     scan = _DECODER.scan_once
     while char != "]":
+        if len(reader.buf) - reader.pos < LOOKAHEAD and not reader.eof:
+            reader.fill()  # cheaper than a failed scan (its error counts the window's lines)
         buf, start = reader.buf, reader.pos
         try:
             message, end = scan(buf, start)
@@ -238,11 +241,11 @@ class _Reader:
         self.bytes_read = 0
         self.messages = 0
         self.where = "the export"
-        self._fill()
+        self.fill()
         if self.buf.startswith("\ufeff"):
             self.pos = 1
 
-    def _fill(self) -> bool:
+    def fill(self) -> bool:
         """Read one more chunk into the window (dropping what was consumed); False at end."""
         if self.eof:
             return False
@@ -263,7 +266,7 @@ class _Reader:
             self.pos = _WS.match(self.buf, self.pos).end()
             if self.pos < len(self.buf):
                 return self.buf[self.pos]
-            if not self._fill():
+            if not self.fill():
                 return ""
 
     def expect(self, char: str, context: str) -> None:
@@ -283,10 +286,10 @@ class _Reader:
                     raise self.malformed(f"{exc.msg} ") from exc
                 if len(self.buf) - self.pos > MAX_VALUE:
                     raise self.malformed(f"a single value is larger than {MAX_VALUE >> 20} MB") from exc
-                if not self._fill():
+                if not self.fill():
                     raise self.truncated() from exc
                 continue
-            if end == len(self.buf) and self._fill():
+            if end == len(self.buf) and self.fill():
                 continue  # a number may go on in the next chunk: decode again with more text
             source = self.buf[self.pos : end]
             self.pos = end
