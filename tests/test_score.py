@@ -14,6 +14,7 @@ from detector.classify.registry import load_model, open_folder, write_folder
 from detector.classify.scoring import score_unscored
 from detector.cli import main
 from detector.db import session_scope
+from detector.ingest.analysis import analyse_pending
 from detector.schema import ExportFile, Message, Score, Source
 
 TEXTS = [
@@ -114,3 +115,26 @@ def test_score_with_an_altered_model_changes_nothing(engine, db_url, tiny_model_
     result = CliRunner().invoke(main, ["score", "--db", db_url, "--model", str(copy)])
     assert result.exit_code == 1 and "altered" in result.output
     assert scores(engine) == []
+
+
+def test_a_message_analysed_at_ingest_scores_as_its_text_does(engine, tiny_model_dir) -> None:
+    add_messages(engine, TEXTS)
+    assert analyse_pending(engine) == len(TEXTS)
+    model = load_model(tiny_model_dir)
+    score_unscored(engine, model=model)
+    fresh = model.predict(TEXTS)
+    rows = scores(engine)  # in message order, as TEXTS
+    assert [r.probability for r in rows] == [p.probability for p in fresh]
+    assert [r.reasons for r in rows] == [p.reasons for p in fresh]
+
+
+def test_scoring_reads_the_stored_signals(engine, tiny_model_dir) -> None:
+    add_messages(engine, TEXTS[:1])
+    analyse_pending(engine)
+    with session_scope(engine) as session:
+        session.scalar(select(Message)).signals = []  # as if the analysis had found nothing
+    model = load_model(tiny_model_dir)
+    score_unscored(engine, model=model)
+    row, fresh = scores(engine)[0], model.predict(TEXTS[:1])[0]
+    assert any(r["kind"] == "signal" for r in fresh.reasons)
+    assert not any(r["kind"] == "signal" for r in row.reasons) and row.probability != fresh.probability

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelError
+from ..text import Analysis
 from .cascade import CascadeParams, cascade_scores
 from .fast_tier import FastTier
 from .features import analyse_all
@@ -76,10 +77,15 @@ class Model:
                 return TransformerTier.from_files(files, str(folder.path / TRANSFORMER_DIR))
         return cls(card, fast, params, loader)
 
-    def predict(self, texts: Sequence[str], *, explain: bool = True) -> list[Prediction]:
-        """One Prediction per text, with reasons when `explain`."""
-        texts = [t if isinstance(t, str) else "" for t in texts]
-        analyses = analyse_all(texts)
+    def predict(self, texts: Sequence[str | Analysis], *, explain: bool = True) -> list[Prediction]:
+        """One Prediction per text, with reasons when `explain`.
+
+        An item may be an `Analysis` instead (a stored message's language and signals, see
+        `scoring.stored_analysis`): it is not analysed again.
+        """
+        items = [t if isinstance(t, (str, Analysis)) else "" for t in texts]
+        analyses = analyse_all(items)
+        texts = [t if isinstance(t, str) else t.normalised.original for t in items]
         transformer = self.transformer if self.params.w_transformer else None
         if explain:
             p_fast, all_reasons = self.fast.proba_and_reasons(analyses)

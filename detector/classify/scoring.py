@@ -1,7 +1,9 @@
 """Scoring the database: every message without a Score for the current model version gets one.
 
-Rescoring with another model version appends Score rows, so history is kept. Language and
-signals are stored on the Message when it has none yet. Safe to run while the scraper ingests.
+Rescoring with another model version appends Score rows, so history is kept. A message
+analysed at ingest is scored on its stored language and signals (the ones analysts see), so
+only its normalisation is redone; language and signals are stored on the Message when it has
+none yet. Safe to run while the scraper ingests.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from ..config import Settings
 from ..db import session_scope
 from ..schema import Message, Score
+from ..text import Analysis, Language, Signal, normalise
+from .features import MAX_CHARS
 from .model import Model
 from .registry import load_model, resolve_model_path
 
@@ -71,8 +75,18 @@ def score_unscored(
             progress(len(messages))
 
 
+def stored_analysis(message: Message) -> Analysis | str:
+    """The message's stored language and signals on a fresh normalisation of its text, or its
+    text when it has not been analysed (or is longer than the classifier reads)."""
+    text = message.text or ""
+    if message.language is None or message.signals is None or len(text) > MAX_CHARS:
+        return text
+    language = Language(message.language, message.language_confidence or 0.0)
+    return Analysis(normalise(text), language, [Signal(**signal) for signal in message.signals])
+
+
 def _score_batch(session: Any, model: Model, messages: list[Message], summary: ScoreSummary) -> None:
-    predictions = model.predict([m.text or "" for m in messages])
+    predictions = model.predict([stored_analysis(m) for m in messages])
     for message, prediction in zip(messages, predictions):
         session.add(Score(message_id=message.id, model_version=model.version,
                           probability=prediction.probability, flagged=prediction.flagged,
