@@ -84,6 +84,14 @@ def test_records_are_stored_once_with_raw_bytes_and_version_one(engine, store):
     assert count(engine, Source) == 1 and count(engine, ExportFile) == 2
 
 
+def test_non_ascii_text_and_entities_read_back_unchanged(engine, store):
+    text = 'قطة شيرازي للبيع — "quoted" \\ back\\slash \U0001f600'
+    load(engine, store, [record(1, text)], "ar.json")
+    with Session(engine) as session:
+        msg = session.scalars(select(Message)).one()
+        assert (msg.text, msg.entities) == (text, [{"type": "plain", "text": text}])
+
+
 def test_same_export_file_twice_adds_nothing(engine, store):
     records = [record(n) for n in range(1, 4)]
     load(engine, store, records, "a.json")
