@@ -14,12 +14,17 @@ import pytest
 from sqlalchemy import select
 
 from detector.db import open_database, session_scope
+from detector.ingest.archive import FolderMedia
+from detector.ingest.evidence import EvidenceStore
+from detector.ingest.load import ExportInfo, Loader
+from detector.ingest.records import ChatRecord, MessageRecord
 from detector.schema import ExportFile, Media, Message, Score
 from reports.cases import add_masks, get_case, open_case, set_translation
 from reports.export import render_case
 from reports.redact import NAME_MASK, PHONE_MASK
 from reports.render import safe_cell
 from reports.schema import schema_errors
+from reports.verify import verify_report
 from reports_support import ANALYST, REVIEWER, T0, confirm
 
 FAMILY_TEXT = ("Layla, 15, for sale in Raqqa, price 3000$. contact +964 770 555 0199. "
@@ -83,6 +88,33 @@ def test_json_report_follows_the_schema_and_carries_every_field(world):
     events = [(e["action"], e["object"]) for e in report["chain_of_custody"]["events"]]
     assert ("case_open", f"case {ref}") in events and ("report_export", f"case {ref}") in events
     assert schema_errors({**report, "notice": "a finding"}) and schema_errors({k: v for k, v in report.items() if k != "integrity"})
+
+
+def test_json_report_lists_every_version_of_an_edited_message_and_still_verifies(world, tmp_path):
+    """An edit ingested later: the report shows version 1 (the message as first stored) and the edit."""
+    engine = open_database(world.url)
+    with session_scope(engine) as s:
+        m = s.get(Message, world.persian)
+        chat = ChatRecord(m.source.platform, m.source.chat_id, m.source.name, m.source.type)
+        first = (m.raw_sha256, m.export_file_id)
+        edit = MessageRecord(chat=chat, external_id=m.external_id, sent_at=m.sent_at, sent_local=m.sent_local,
+                             sender_name=m.sender_name, sender_id=m.sender_id, text=m.text + " (price changed)",
+                             raw=m.raw + b" (price changed)", edited_at=T0 + timedelta(days=3))
+    store = EvidenceStore(world.evidence_dir)
+    blob = store.put_bytes(b"a later export holding the edit", ".txt")
+    with engine.begin() as conn:
+        result = Loader(conn, store).load(ExportInfo("later.txt", blob.sha256, blob.size, "whatsapp_txt", blob.rel_path),
+                                          iter([edit]), FolderMedia(tmp_path / "later.txt", "later.txt"))
+    assert result.versions_new == 1
+    _, ref = _case(world, [world.persian])
+    report = json.loads(_render(engine, world, ref, "json"))
+    (entry,) = report["messages"]
+    assert [(v["version"], v["raw_sha256"], v["export_file_id"]) for v in entry["versions"]] == [
+        (1, *first), (2, hashlib.sha256(edit.raw).hexdigest(), entry["versions"][1]["export_file_id"])]
+    assert entry["versions"][1]["export_file_id"] != first[1] and entry["hashes"]["raw_sha256"] == first[0]
+    assert entry["text"].endswith("(price changed)") and schema_errors(report) == []
+    with session_scope(engine) as s:
+        assert verify_report(s, world.evidence_dir, report) == []
 
 
 def test_csv_neutralises_formulas(world):
