@@ -95,15 +95,16 @@ def evaluate_records(model: Any, records: Sequence[Labelled], baseline: Callable
         from .baseline import keyword_alert as baseline
     texts = [r.text for r in records]
     scores = np.zeros(len(texts))
+    flagged = np.zeros(len(texts), dtype=bool)  # as the model flags, not recomputed from a rounded score
     languages: list[str] = []
     for start in range(0, len(texts), batch_size):
         batch = model.predict(texts[start : start + batch_size], explain=False)
         scores[start : start + len(batch)] = [p.probability for p in batch]
+        flagged[start : start + len(batch)] = [p.flagged for p in batch]
         languages += [p.language for p in batch]
         if progress:
             progress(len(batch))
     y = np.array([r.label for r in records])
-    flagged = scores >= model.threshold
     keyword = np.array([bool(baseline(t)) for t in texts])
     langs = [r.lang or detected for r, detected in zip(records, languages)]
     kinds = [r.kind or ("listing" if r.label else "other") for r in records]
