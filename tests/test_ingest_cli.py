@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from detector.db import open_database
 from detector.hashing import sha256_bytes
-from detector.ingest.evidence import EvidenceStore
+from detector.ingest import run
+from detector.ingest.evidence import EvidenceStore, release_cache
 from detector.schema import ExportFile, Media, Message, MessageVersion, Source
 from ingest_fixtures import (
     JPEG,
@@ -38,7 +40,9 @@ def db(db_url):
     engine.dispose()
 
 
-def test_every_format_is_stored_with_its_evidence(db, tmp_path):
+@pytest.mark.parametrize("release_bytes", [run.RELEASE_BYTES, 1])  # 1: the page cache released after every read
+def test_every_format_is_stored_with_its_evidence(db, tmp_path, monkeypatch, release_bytes):
+    monkeypatch.setattr(run, "RELEASE_BYTES", release_bytes)
     db_url, engine = db
     inbox = tmp_path / "inbox"
     tg = telegram_json(inbox / "tg", messages(5, photo_at=2))
@@ -74,6 +78,18 @@ def test_every_format_is_stored_with_its_evidence(db, tmp_path):
                                                         Message.external_id == "3")).one()
         assert message.text == messages(5)[2].text and message.raw in tg.read_bytes()
         assert [m.status for m in message.media] == ["stored"]
+
+
+def test_releasing_the_page_cache_leaves_the_bytes_and_other_streams_alone(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_bytes(b"x" * 100_000)
+    with open(path, "rb") as stream:
+        assert stream.read(4096) == b"x" * 4096
+        release_cache(stream, 4096)
+        assert stream.read() == b"x" * (100_000 - 4096)  # reading goes on where it was
+        release_cache(stream)
+    assert path.read_bytes() == b"x" * 100_000
+    release_cache(io.BytesIO(b"no file behind it"))  # nothing to release, no error
 
 
 def test_same_files_twice_add_nothing(db, tmp_path):

@@ -26,7 +26,7 @@ from ..hashing import sha256_file
 from ..schema import ExportFile, Media
 from .archive import FolderMedia, MediaResolver, SafeZip, ZipMedia, is_zip
 from .detect import HEAD_BYTES, detect_format
-from .evidence import Blob, EvidenceStore, clean_suffix
+from .evidence import Blob, EvidenceStore, clean_suffix, release_cache
 from .load import ExportInfo, Loader, LoadResult
 from .timezones import zone
 
@@ -148,13 +148,18 @@ def _inside(path: Path, folder: Path | None) -> bool:
 # --------------------------------------------------------------------------- reading
 
 
+RELEASE_BYTES = 64 << 20  # a stored export's pages read this far behind are handed back to the kernel
+
+
 class _Counted(io.RawIOBase):
-    """A seekable reader that reports new ground covered to the progress bar (a re-read counts once)."""
+    """A seekable reader that reports new ground covered to the progress bar (a re-read counts once)
+    and releases the page cache of what it has read (see evidence.release_cache)."""
 
     def __init__(self, inner: BinaryIO, progress: Progress | None) -> None:
         self._inner = inner
         self._progress = progress
         self._furthest = 0
+        self._released = 0
 
     def readable(self) -> bool:
         return True
@@ -175,6 +180,9 @@ class _Counted(io.RawIOBase):
         if self._progress is not None and end > self._furthest:
             self._progress.advance(end - self._furthest)
             self._furthest = end
+        if end - self._released >= RELEASE_BYTES:
+            release_cache(self._inner, end)
+            self._released = end
         return len(data)
 
 
