@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ..gc_pause import cyclic_gc_paused
 from ..text import Analysis, analyse
 
 MAX_CHARS = 20_000  # text beyond this is not read by the classifier (1 MB messages stay cheap)
@@ -273,4 +274,5 @@ def signal_matrix(analyses: Sequence[Analysis]) -> np.ndarray:
 
 def analyse_all(texts: Sequence[Any]) -> list[Analysis]:
     """Analyses for texts (strings are analysed; Analysis objects are passed through)."""
-    return [t if isinstance(t, Analysis) else analyse(str(t)[:MAX_CHARS]) for t in texts]
+    with cyclic_gc_paused():
+        return [t if isinstance(t, Analysis) else analyse(str(t)[:MAX_CHARS]) for t in texts]

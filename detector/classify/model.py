@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelError
+from ..gc_pause import cyclic_gc_paused
 from ..text import Analysis
 from .cascade import CascadeParams, cascade_scores
 from .fast_tier import FastTier
@@ -83,6 +84,10 @@ class Model:
         An item may be an `Analysis` instead (a stored message's language and signals, see
         `scoring.stored_analysis`): it is not analysed again.
         """
+        with cyclic_gc_paused():  # many small dicts, no cycles: collections would walk every live object
+            return self._predict(texts, explain)
+
+    def _predict(self, texts: Sequence[str | Analysis], explain: bool) -> list[Prediction]:
         items = [t if isinstance(t, (str, Analysis)) else "" for t in texts]
         analyses = analyse_all(items)
         texts = [t if isinstance(t, str) else t.normalised.original for t in items]
