@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
+from ..gc_pause import cyclic_gc_paused
 from ..text import Analysis
 from .features import (
     SIGNAL_FEATURES,
@@ -105,8 +106,9 @@ class FastTier(ClassifierMixin, BaseEstimator):
         Worked through in chunks, so the hashing's arrays stay small whatever the batch.
         """
         analyses = analyse_all(X)
-        return np.concatenate([self._margins(analyses[start : start + CHUNK]) for start in range(0, len(analyses), CHUNK)]
-                              or [np.zeros(0)])
+        with cyclic_gc_paused():
+            return np.concatenate([self._margins(analyses[start : start + CHUNK]) for start in range(0, len(analyses), CHUNK)]
+                                  or [np.zeros(0)])
 
     def _margins(self, analyses: Sequence[Analysis]) -> np.ndarray:
         texts = [ngram_text(a.normalised.text) for a in analyses]
@@ -145,6 +147,10 @@ class FastTier(ClassifierMixin, BaseEstimator):
 
         Positive weights push towards "listing" (see `reasons.batch_reasons`).
         """
+        with cyclic_gc_paused():
+            return self._proba_and_reasons(analyses, top)
+
+    def _proba_and_reasons(self, analyses: Sequence[Analysis], top: int) -> tuple[np.ndarray, list[list[dict[str, Any]]]]:
         margins, reasons = [np.zeros(0)], []
         for start in range(0, len(analyses), CHUNK):
             chunk = analyses[start : start + CHUNK]
