@@ -59,6 +59,11 @@ def test_json_reads_back_as_the_value_sqlalchemy_binds(bulk, value):
     assert json.loads(bulk.converter("entities")(value)) == json.loads(_sqlalchemy(bulk, "entities")(value)) == value
 
 
+def test_json_of_a_value_json_cannot_hold_is_refused_as_json_dumps_refuses_it(bulk):
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        bulk.converter("entities")([{"when": datetime(2024, 1, 1, tzinfo=UTC)}])
+
+
 def test_json_lists_keep_non_ascii_characters_as_they_are(bulk):
     text = bulk.converter("entities")(JSON_VALUES[0])
     assert "قطة شيرازي" in text and len(text.encode()) < len(_sqlalchemy(bulk, "entities")(JSON_VALUES[0]))

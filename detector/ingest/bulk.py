@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from json.encoder import c_make_encoder, encode_basestring
 from operator import itemgetter
 from typing import Any
 
@@ -24,7 +25,20 @@ from sqlalchemy import JSON, Connection, LargeBinary, Table, insert
 from ..schema import UTCDateTime
 
 Convert = Callable[[Any], Any]
-_JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(value, ensure_ascii=False)
+
+
+def _json_text_encoder() -> Callable[[Any], str]:
+    """json.dumps(value, ensure_ascii=False), with the C encoder made once rather than at every call.
+
+    Values here come from parsed JSON, so they hold no cycles (no cycle check)."""
+    encoder = json.JSONEncoder(ensure_ascii=False)
+    if c_make_encoder is None:  # a Python without the _json accelerator
+        return encoder.encode
+    make = c_make_encoder(None, encoder.default, encode_basestring, None, ": ", ", ", False, False, True)
+    return lambda value: "".join(make(value, 0))
+
+
+_JSON_TEXT = _json_text_encoder()
 
 
 def _same(value: Any) -> Any:
