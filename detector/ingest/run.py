@@ -174,8 +174,7 @@ class _Counted(io.RawIOBase):
         return self._inner.tell()
 
     def readinto(self, buffer: Any) -> int:
-        data = self._inner.read(len(buffer))
-        buffer[: len(data)] = data
+        size = self._inner.readinto(buffer)
         end = self._inner.tell()
         if self._progress is not None and end > self._furthest:
             self._progress.advance(end - self._furthest)
@@ -183,7 +182,7 @@ class _Counted(io.RawIOBase):
         if end - self._released >= RELEASE_BYTES:
             release_cache(self._inner, end)
             self._released = end
-        return len(data)
+        return size
 
 
 def _parse(fmt: str, stream: BinaryIO, name: str, timezone: str) -> Iterator[Any]:
