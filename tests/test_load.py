@@ -17,7 +17,8 @@ from detector.errors import InputError
 from detector.hashing import sha256_bytes
 from detector.ingest.archive import FolderMedia, MediaRefused, SafeZip, ZipLimits, ZipMedia, path_problem
 from detector.ingest.evidence import EvidenceStore
-from detector.ingest.load import ExportInfo, Loader, cyclic_gc_paused
+from detector.gc_pause import cyclic_gc_paused
+from detector.ingest.load import ExportInfo, Loader
 from detector.ingest.records import ChatRecord, MediaRecord, MessageRecord
 from detector.schema import ExportFile, Media, Message, MessageVersion, Source
 from ingest_fixtures import histories

@@ -7,9 +7,11 @@ message counts as analysed once its `language` is set (an edit clears it).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, select, update
 
+from ..gc_pause import cyclic_gc_paused
 from ..schema import Message
 
 BATCH_SIZE = 1000
@@ -38,17 +40,8 @@ def analyse_pending(engine: Engine, *, batch_size: int = BATCH_SIZE, progress: C
             ).all()
             if not rows:
                 return done
-            values = []
-            for row in rows:
-                result = analyse(row.text)
-                values.append(
-                    {
-                        "mid": row.id,
-                        "language": result.language.code,
-                        "language_confidence": float(result.language.confidence),
-                        "signals": [s.to_dict() for s in result.signals],
-                    }
-                )
+            with cyclic_gc_paused():
+                values = [_analysed(row.id, analyse(row.text)) for row in rows]
             conn.execute(
                 update(message_t)
                 .where(message_t.c.id == bindparam("mid"))
@@ -63,3 +56,13 @@ def analyse_pending(engine: Engine, *, batch_size: int = BATCH_SIZE, progress: C
         done += len(rows)
         if progress is not None:
             progress(len(rows))
+
+
+def _analysed(message_id: int, result: Any) -> dict[str, Any]:
+    """The update row of one message from its `detector.text.Analysis`."""
+    return {
+        "mid": message_id,
+        "language": result.language.code,
+        "language_confidence": float(result.language.confidence),
+        "signals": [s.to_dict() for s in result.signals],
+    }

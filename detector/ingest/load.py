@@ -12,10 +12,8 @@ take the whole history from `Message.history`. Media bytes go to the evidence st
 
 from __future__ import annotations
 
-import gc
 import itertools
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 
+from ..gc_pause import cyclic_gc_paused
 from ..hashing import sha256_bytes
 from ..schema import ExportFile, Media, Message, MessageVersion, Source, utcnow
 from .archive import MediaResolver
@@ -106,23 +105,6 @@ class _Known:
     hashes: set[str]
     last_version: int = 1
     has_rows: bool = False  # MessageVersion rows stored (from its first edit on)
-
-
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside the block (restored after, as it was).
-
-    Parsed records and batches hold no reference cycles, yet the many dicts and lists
-    they are made of set off collections that walk every live object: about a fifth of
-    the CPU of a big load. Reference counting still frees them as before.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
