@@ -66,12 +66,16 @@ class FastTier(ClassifierMixin, BaseEstimator):
         self.skeleton = skeleton
 
     # ------------------------------------------------------------------ features
-    def _views(self, texts: Sequence[str]) -> list[NgramHashes]:
-        """N-grams of each text (from `ngram_text`) and, with `skeleton`, of its letters only."""
-        views = [hash_ngrams(texts, self.n_features, self.ngram_range)]
+    def _view_texts(self, texts: Sequence[str]) -> list[tuple[Sequence[str], tuple[int, int], int]]:
+        """(texts, n-gram range, salt) of each view: the `ngram_text`s and, with `skeleton`, their letters only."""
+        views = [(texts, self.ngram_range, 0)]
         if self.skeleton:
-            views.append(hash_ngrams([skeleton_text(t) for t in texts], self.n_features, SKELETON_RANGE, salt=1))
+            views.append(([skeleton_text(t) for t in texts], SKELETON_RANGE, 1))
         return views
+
+    def _views(self, texts: Sequence[str]) -> list[NgramHashes]:
+        """Every n-gram occurrence of each view (with positions, for reasons and training)."""
+        return [hash_ngrams(view, self.n_features, ngrams, salt) for view, ngrams, salt in self._view_texts(texts)]
 
     def _matrix(self, analyses: Sequence[Analysis]) -> sp.csr_matrix:
         hashes = concat_hashes(self._views([ngram_text(a.normalised.text) for a in analyses]))
@@ -112,10 +116,10 @@ class FastTier(ClassifierMixin, BaseEstimator):
 
     def _margins(self, analyses: Sequence[Analysis]) -> np.ndarray:
         texts = [ngram_text(a.normalised.text) for a in analyses]
-        sums, counts = weight_sums(texts, self.ngram_coef_, self.ngram_range)
-        if self.skeleton:
-            skeleton_sums, skeleton_counts = weight_sums([skeleton_text(t) for t in texts], self.ngram_coef_, SKELETON_RANGE, salt=1)
-            sums, counts = sums + skeleton_sums, counts + skeleton_counts
+        sums, counts = np.zeros(len(texts)), np.zeros(len(texts))
+        for view, ngrams, salt in self._view_texts(texts):
+            view_sums, view_counts = weight_sums(view, self.ngram_coef_, ngrams, salt)
+            sums, counts = sums + view_sums, counts + view_counts
         return self._margin(sums, counts, signal_matrix(analyses))
 
     def _margin(self, sums: np.ndarray, counts: np.ndarray, signals: np.ndarray) -> np.ndarray:
