@@ -136,8 +136,9 @@ def classify_command(file: Path, model_name: str, timezone: str) -> None:
         if len(batch) >= BATCH:
             flush()
     flush()
-    click.echo(f"{file}: {counts['messages']} messages classified, {counts['flagged']} flagged, "
-               f"{counts['skipped']} lines skipped (bad JSON or no text) — model {model.version}", err=True)
+    messages, skipped = counts["messages"], counts["skipped"]
+    click.echo(f"{file}: {messages} message{'' if messages == 1 else 's'} classified, {counts['flagged']} flagged, "
+               f"{skipped} line{'' if skipped == 1 else 's'} skipped (bad JSON or no text) — model {model.version}", err=True)
 
 
 @click.command("score")
