@@ -3,7 +3,9 @@
 One identity runs end to end: a parsed record becomes a `Message`, unique on
 (source, external id). Model output (`Score`) and human decisions (`Label`) are
 separate append-only tables; every analyst action is an `AuditEvent`.
-Original bytes (`raw`) are kept exactly as received, with their SHA-256.
+A message's original bytes are kept exactly as received, with their SHA-256: as a span
+(`raw_offset`, `raw_length`) of its export file, which the evidence store keeps whole,
+or inline in `raw` (rows stored before spans, or built by hand); see `ingest.originals`.
 """
 
 from __future__ import annotations
@@ -124,7 +126,9 @@ class Message(Base):
     reply_to: Mapped[str | None] = mapped_column(String(100))
     forwarded_from: Mapped[str | None] = mapped_column(Text)
     edited_at: Mapped[datetime | None]
-    raw: Mapped[bytes] = mapped_column(LargeBinary)  # the message's bytes exactly as in the export
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)  # inline original bytes, when not stored as a span
+    raw_offset: Mapped[int | None] = mapped_column(BigInteger)  # the span of the export file holding them
+    raw_length: Mapped[int | None] = mapped_column(Integer)
     raw_sha256: Mapped[str] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(10), index=True)
     language_confidence: Mapped[float | None] = mapped_column(Float)
@@ -142,7 +146,8 @@ class Message(Base):
         return list(self.stored_versions) or [
             MessageVersion(
                 message_id=self.id, version=1, text=self.text, edited_at=self.edited_at, raw=self.raw,
-                raw_sha256=self.raw_sha256, export_file_id=self.export_file_id, seen_at=self.created_at,
+                raw_offset=self.raw_offset, raw_length=self.raw_length, raw_sha256=self.raw_sha256,
+                export_file_id=self.export_file_id, export_file=self.export_file, seen_at=self.created_at,
             )
         ]
 
@@ -159,10 +164,14 @@ class MessageVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text, default="")
     edited_at: Mapped[datetime | None]
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)  # as in Message: inline bytes, or a span of its export
+    raw_offset: Mapped[int | None] = mapped_column(BigInteger)
+    raw_length: Mapped[int | None] = mapped_column(Integer)
     raw_sha256: Mapped[str] = mapped_column(String(64))
     export_file_id: Mapped[int] = mapped_column(ForeignKey("export_file.id"))
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    export_file: Mapped[ExportFile] = relationship()
 
 
 class Media(Base):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from detector.errors import InputError
 from detector.hashing import sha256_bytes, sha256_stream
 from detector.ingest.evidence import EvidenceError, EvidenceStore
+from detector.ingest.originals import original_bytes
 from detector.schema import ExportFile, Media, Message
 
 from .build import content_sha256, text_sha256
@@ -44,6 +45,14 @@ def _stored_sha256(store: EvidenceStore, rel_path: str | None) -> str | None:
         return None
 
 
+def _original_sha256(store: EvidenceStore, message: Message) -> str | None:
+    """SHA-256 of a message's original bytes as kept now (inline or its span of the stored export), None when gone."""
+    try:
+        return sha256_bytes(original_bytes(store, message))
+    except (OSError, EvidenceError):
+        return None
+
+
 def _compare(problems: list[str], what: str, expected: str | None, actual: str | None) -> None:
     if expected != actual:
         problems.append(f"{what}: report has {expected or 'nothing'}, now {actual or 'missing'}")
@@ -67,7 +76,7 @@ def _check_message(session: Session, store: EvidenceStore, entry: dict[str, Any]
     if message is None:
         return [f"{name}: no longer in the database"]
     problems: list[str] = []
-    _compare(problems, f"{name} raw bytes", entry["hashes"]["raw_sha256"], sha256_bytes(message.raw))
+    _compare(problems, f"{name} raw bytes", entry["hashes"]["raw_sha256"], _original_sha256(store, message))
     _compare(problems, f"{name} stored raw_sha256", entry["hashes"]["raw_sha256"], message.raw_sha256)
     _compare(problems, f"{name} text", entry["hashes"]["text_sha256"], text_sha256(message.text))
     for photo in entry["photos"]:

@@ -102,3 +102,12 @@ def histories(engine: Engine) -> dict[str, list[tuple[int, str]]]:
     with Session(engine) as session:
         messages = session.scalars(select(Message).options(selectinload(Message.stored_versions)))
         return {m.external_id: [(v.version, v.text) for v in m.history] for m in messages}
+
+
+def assert_spans(records: list, data: bytes) -> None:
+    """Each record's raw is the file's bytes at its offset, records in file order, none overlapping."""
+    end = 0
+    for record in records:
+        assert record.offset >= end, record.external_id
+        end = record.offset + len(record.raw)
+        assert data[record.offset : end] == record.raw, record.external_id

@@ -14,6 +14,7 @@ from detector.db import open_database
 from detector.hashing import sha256_bytes
 from detector.ingest import run
 from detector.ingest.evidence import EvidenceStore, release_cache
+from detector.ingest.originals import original_bytes
 from detector.schema import ExportFile, Media, Message, MessageVersion, Source
 from ingest_fixtures import (
     JPEG,
@@ -76,7 +77,9 @@ def test_every_format_is_stored_with_its_evidence(db, tmp_path, monkeypatch, rel
         assert store.path_of(media[0].stored_path).read_bytes() == JPEG
         message = session.scalars(select(Message).where(Message.source_id == sources[("telegram", "Market")],
                                                         Message.external_id == "3")).one()
-        assert message.text == messages(5)[2].text and message.raw in tg.read_bytes()
+        assert message.text == messages(5)[2].text and original_bytes(store, message) in tg.read_bytes()
+        for stored in session.scalars(select(Message)):  # every message's bytes: a span of its kept export
+            assert stored.raw is None and sha256_bytes(original_bytes(store, stored)) == stored.raw_sha256
         assert [m.status for m in message.media] == ["stored"]
 
 

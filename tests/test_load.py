@@ -19,6 +19,7 @@ from detector.ingest.archive import FolderMedia, MediaRefused, SafeZip, ZipLimit
 from detector.ingest.evidence import EvidenceStore
 from detector.gc_pause import cyclic_gc_paused
 from detector.ingest.load import ExportInfo, Loader
+from detector.ingest.originals import original_bytes
 from detector.ingest.records import ChatRecord, MediaRecord, MessageRecord
 from detector.schema import ExportFile, Media, Message, MessageVersion, Source
 from ingest_fixtures import histories
@@ -40,15 +41,23 @@ def record(n: int, text: str | None = None, edited: datetime | None = None, medi
         sender_id="user7",
         text=text,
         raw=raw,
+        offset=0,  # placed by `load`
         entities=[{"type": "plain", "text": text}],
         edited_at=edited,
         media=list(media),
     )
 
 
+def export_bytes(records, name: str) -> bytes:
+    """An export file holding each record's bytes, where its offset says (the name makes each file distinct)."""
+    data = name.encode()
+    for r in records:
+        r.offset, data = len(data), data + r.raw
+    return data
+
+
 def load(engine, store: EvidenceStore, records, name: str, media=None, batch_size: int = 3):
-    data = b"".join(r.raw for r in records) + name.encode()
-    blob = store.put_bytes(data, ".json")
+    blob = store.put_bytes(export_bytes(records, name), ".json")
     export = ExportInfo(name, blob.sha256, blob.size, "telegram_json", blob.rel_path)
     with engine.begin() as conn:
         loader = Loader(conn, store, actor="tester", batch_size=batch_size)
@@ -71,7 +80,8 @@ def test_records_are_stored_once_with_raw_bytes_and_version_one(engine, store):
     assert (first.messages_new, first.messages_seen) == (7, 0)
     with Session(engine) as session:
         msg = session.scalars(select(Message).where(Message.external_id == "5")).one()
-        assert msg.raw == records[4].raw
+        assert (msg.raw, msg.raw_length) == (None, len(records[4].raw))  # a span of the kept export file
+        assert original_bytes(store, msg) == records[4].raw
         assert msg.raw_sha256 == sha256_bytes(records[4].raw)
         assert msg.sent_at == T0 + timedelta(minutes=5)
         assert msg.entities == [{"type": "plain", "text": "message number 5"}]
@@ -116,9 +126,9 @@ def test_edited_message_keeps_both_versions_and_current_text_follows_newest(engi
     with Session(engine) as session:
         msg = session.scalars(select(Message).where(Message.external_id == "2")).one()
         assert msg.text == "price lowered" and msg.edited_at == edit
-        assert msg.raw == record(2).raw  # the first-seen bytes stay
+        assert original_bytes(store, msg) == record(2).raw  # the first-seen bytes stay
         assert [(v.version, v.text) for v in msg.history] == [(1, "message number 2"), (2, "price lowered")]
-        assert [(v.raw, v.raw_sha256) for v in msg.history] == [
+        assert [(original_bytes(store, v), v.raw_sha256) for v in msg.history] == [
             (record(2).raw, sha256_bytes(record(2).raw)),
             (record(2, "price lowered", edited=edit).raw, sha256_bytes(record(2, "price lowered", edited=edit).raw)),
         ]
@@ -145,7 +155,8 @@ def test_duplicate_ids_within_one_file_and_across_batches(engine, store, batch_s
         "3": [(1, "message number 3")], "4": [(1, "message number 4")],
     }
     with Session(engine) as session:
-        assert session.scalars(select(Message.raw).where(Message.external_id == "2")).one() == record(2).raw
+        message = session.scalars(select(Message).where(Message.external_id == "2")).one()
+        assert original_bytes(store, message) == record(2).raw
 
 
 @pytest.mark.parametrize(
@@ -168,20 +179,23 @@ def test_repeats_across_batches_are_found_whatever_the_ids(engine, store, ids):
     assert (result.messages_new, result.messages_seen) == (len(set(ids)), len(ids) - len(set(ids)))
     # one loader, two files in one transaction (a zip) of a new chat: the second file's ids were stored by the first
     zipped = ChatRecord("telegram", "zipped", "Zipped market")
-    data = [store.put_bytes(name.encode(), ".json") for name in ("z1", "z2")]
+    batches = ([rec("100", zipped), rec("101", zipped)], [rec("101", zipped), rec("102", zipped)])
+    data = [store.put_bytes(export_bytes(batch, name), ".json") for batch, name in zip(batches, ("z1", "z2"))]
     with engine.begin() as conn:
         loader = Loader(conn, store, batch_size=2)
         first, second = (
             loader.load(ExportInfo(b.rel_path, b.sha256, b.size, "telegram_json", b.rel_path), iter(batch), FolderMedia(store.root, "z"))
-            for b, batch in zip(data, ([rec("100", zipped), rec("101", zipped)], [rec("101", zipped), rec("102", zipped)]))
+            for b, batch in zip(data, batches)
         )
     assert (first.messages_new, second.messages_new, second.messages_seen) == (2, 1, 1)
 
 
-def _first_versions(engine) -> dict[str, tuple]:
+def _first_versions(engine, store) -> dict[str, tuple]:
     with Session(engine) as session:
         return {
-            msg.external_id: (v.version, v.text, v.edited_at, v.raw, v.raw_sha256, v.export_file_id, v.seen_at)
+            msg.external_id: (
+                v.version, v.text, v.edited_at, original_bytes(store, v), v.raw_sha256, v.export_file_id, v.seen_at
+            )
             for msg in session.scalars(select(Message))
             for v in msg.history[:1]
         }
@@ -192,16 +206,18 @@ def test_version_one_is_the_message_as_first_stored(engine, store):
     load(engine, store, [record(1), record(2, "edited once", edited=edit)], "v.json")
     with Session(engine) as session:
         first = {
-            msg.external_id: (1, msg.text, msg.edited_at, msg.raw, msg.raw_sha256, msg.export_file_id, msg.created_at)
+            msg.external_id: (
+                1, msg.text, msg.edited_at, original_bytes(store, msg), msg.raw_sha256, msg.export_file_id, msg.created_at
+            )
             for msg in session.scalars(select(Message))
         }
-    assert _first_versions(engine) == first and first["2"][1:5] == (
+    assert _first_versions(engine, store) == first and first["2"][1:5] == (
         "edited once", edit, record(2, "edited once", edited=edit).raw, sha256_bytes(record(2, "edited once", edited=edit).raw)
     )
     # both edited later: version 1 (copied into MessageVersion at the first edit) is still the message as first stored
     later = T0 + timedelta(hours=5)
     load(engine, store, [record(1, "new text", edited=later), record(2, "edited twice", edited=later)], "w.json")
-    assert _first_versions(engine) == first
+    assert _first_versions(engine, store) == first
     assert histories(engine) == {"1": [(1, "message number 1"), (2, "new text")],
                                  "2": [(1, "edited once"), (2, "edited twice")]}
 
@@ -210,7 +226,7 @@ def test_an_archive_with_stored_version_one_rows_takes_edits(engine, store):
     """Archives written before version 1 lived only in the Message row hold a version-1 row for every message."""
     load(engine, store, [record(1)], "a.json")
     with engine.begin() as conn:
-        columns = ("text", "edited_at", "raw", "raw_sha256", "export_file_id")
+        columns = ("text", "edited_at", "raw", "raw_offset", "raw_length", "raw_sha256", "export_file_id")
         row = conn.execute(select(Message.id, Message.created_at, *(getattr(Message, c) for c in columns))).one()
         conn.execute(insert(MessageVersion), {"message_id": row.id, "version": 1, "seen_at": row.created_at,
                                               **{c: getattr(row, c) for c in columns}})

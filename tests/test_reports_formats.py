@@ -17,6 +17,7 @@ from detector.db import open_database, session_scope
 from detector.ingest.archive import FolderMedia
 from detector.ingest.evidence import EvidenceStore
 from detector.ingest.load import ExportInfo, Loader
+from detector.ingest.originals import original_bytes
 from detector.ingest.records import ChatRecord, MessageRecord
 from detector.schema import ExportFile, Media, Message, Score
 from reports.cases import add_masks, get_case, open_case, set_translation
@@ -74,7 +75,8 @@ def test_json_report_follows_the_schema_and_carries_every_field(world):
         export = s.get(ExportFile, message.export_file_id)
         media = s.scalars(select(Media).where(Media.message_id == message.id)).all()
         stored = (world.evidence_dir / export.stored_path).read_bytes()
-        assert first["hashes"]["raw_sha256"] == hashlib.sha256(message.raw).hexdigest()
+        span = stored[message.raw_offset : message.raw_offset + message.raw_length]  # the message's bytes in its export
+        assert first["hashes"]["raw_sha256"] == hashlib.sha256(span).hexdigest()
         assert [(v["version"], v["raw_sha256"], v["export_file_id"]) for v in first["versions"]] == [
             (1, first["hashes"]["raw_sha256"], export.id)]  # never edited: version 1 is the message as stored
         assert first["export_file"]["sha256"] == hashlib.sha256(stored).hexdigest() == export.sha256
@@ -97,11 +99,12 @@ def test_json_report_lists_every_version_of_an_edited_message_and_still_verifies
         m = s.get(Message, world.persian)
         chat = ChatRecord(m.source.platform, m.source.chat_id, m.source.name, m.source.type)
         first = (m.raw_sha256, m.export_file_id)
+        store = EvidenceStore(world.evidence_dir)
+        raw = original_bytes(store, m) + b" (price changed)"
         edit = MessageRecord(chat=chat, external_id=m.external_id, sent_at=m.sent_at, sent_local=m.sent_local,
                              sender_name=m.sender_name, sender_id=m.sender_id, text=m.text + " (price changed)",
-                             raw=m.raw + b" (price changed)", edited_at=T0 + timedelta(days=3))
-    store = EvidenceStore(world.evidence_dir)
-    blob = store.put_bytes(b"a later export holding the edit", ".txt")
+                             raw=raw, offset=len(b"a later export: "), edited_at=T0 + timedelta(days=3))
+    blob = store.put_bytes(b"a later export: " + raw, ".txt")
     with engine.begin() as conn:
         result = Loader(conn, store).load(ExportInfo("later.txt", blob.sha256, blob.size, "whatsapp_txt", blob.rel_path),
                                           iter([edit]), FolderMedia(tmp_path / "later.txt", "later.txt"))

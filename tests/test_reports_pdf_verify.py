@@ -82,7 +82,7 @@ def test_verify_passes_then_names_each_tampering(world, tmp_path):
     photo_path.write_bytes(b"not the photo")
     with engine.begin() as conn:
         conn.execute(text("UPDATE message SET text = text || ' edited' WHERE id = :id"), {"id": world.reposts[0]})
-        conn.execute(text("UPDATE message SET raw = :raw WHERE id = :id"), {"raw": b"forged", "id": world.reposts[1]})
+        conn.execute(text("UPDATE message SET raw_offset = raw_offset + 1 WHERE id = :id"), {"id": world.reposts[1]})
     bad = _verify(world, report)
     assert bad.exit_code == 1
     lines = [line for line in bad.output.splitlines() if line.startswith("MISMATCH")]

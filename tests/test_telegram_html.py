@@ -8,12 +8,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from ingest_fixtures import assert_spans
 from telegram_support import DATA, CountingReader, many_messages, sample_messages
 
 from detector.errors import InputError
 from detector.ingest import telegram_html, telegram_json
 from detector.ingest.records import MediaRecord, MessageRecord
-from detector.ingest.synthetic_telegram import photo_name, write_telegram_html, write_telegram_json
+from detector.ingest.synthetic_telegram import (
+    photo_name,
+    write_telegram_html,
+    write_telegram_json,
+)
 
 PAGES = DATA / "html_export"
 CHAT = "name:Souq Mosul Pets & More"
@@ -38,11 +43,8 @@ def utc(*args: int) -> datetime:
 
 def assert_raw_exact(records: list[MessageRecord], data: bytes) -> None:
     """Each raw is the file's own bytes of one whole `<div class="message ...">` element, in order."""
-    position = 0
+    assert_spans(records, data)
     for record in records:
-        found = data.find(record.raw, position)
-        assert found >= position, record.external_id
-        position = found + len(record.raw)
         assert record.raw.startswith(b'<div class="message ')
         assert f'id="message{record.external_id}"'.encode() in record.raw[:80]
         assert record.raw.endswith(b"</div>")
@@ -140,6 +142,8 @@ def test_chunk_boundaries_anywhere_give_identical_records(monkeypatch, chunk):
     expected = [parse_file(PAGES / name) for name in ("messages.html", "messages2.html")]
     monkeypatch.setattr(telegram_html, "CHUNK", chunk)
     assert [parse_file(PAGES / name) for name in ("messages.html", "messages2.html")] == expected
+    for name, records in zip(("messages.html", "messages2.html"), expected, strict=True):
+        assert_spans(records, (PAGES / name).read_bytes())
 
 
 # --------------------------------------------------------------------------- writer round trips

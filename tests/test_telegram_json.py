@@ -9,12 +9,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from ingest_fixtures import assert_spans
 from telegram_support import DATA, START, CountingReader, many_messages, sample_messages
 
 from detector.errors import ConfigError, InputError
 from detector.ingest import telegram_json
 from detector.ingest.records import MediaRecord, MessageRecord
-from detector.ingest.synthetic_telegram import edit_messages, photo_name, write_telegram_json
+from detector.ingest.synthetic_telegram import (
+    edit_messages,
+    photo_name,
+    write_telegram_json,
+)
 
 
 def parse_file(path: Path, timezone: str = "UTC") -> list[MessageRecord]:
@@ -39,11 +44,8 @@ def utc(*args: int) -> datetime:
 def assert_raw_exact(records: list[MessageRecord], data: bytes, objects: list[dict]) -> None:
     """Each raw is the file's own bytes of that message and decodes to the same object."""
     assert len(records) == len(objects)
-    position = 0
+    assert_spans(records, data)
     for record, obj in zip(records, objects, strict=True):
-        found = data.find(record.raw, position)
-        assert found >= position, record.external_id
-        position = found + len(record.raw)
         assert record.raw.startswith(b"{") and record.raw.endswith(b"}")
         assert json.loads(record.raw) == obj
 
@@ -160,6 +162,15 @@ def test_chunk_boundaries_anywhere_give_identical_records(monkeypatch, chunk):
     monkeypatch.setattr(telegram_json, "CHUNK", chunk)
     for folder, records in expected.items():
         assert parse_file(DATA / folder / "result.json") == records
+        assert_spans(records, (DATA / folder / "result.json").read_bytes())
+
+
+def test_offsets_count_a_byte_order_mark_and_multibyte_text():
+    data = (DATA / "full_account" / "result.json").read_bytes()
+    assert len(data) > len(data.decode("utf-8"))  # the fixture has non-ASCII text
+    records = parse_bytes(b"\xef\xbb\xbf" + data)
+    assert_spans(records, b"\xef\xbb\xbf" + data)
+    assert [r.offset for r in records] == [r.offset + 3 for r in parse_bytes(data)]
 
 
 # --------------------------------------------------------------------------- writer round trips
@@ -304,7 +315,7 @@ BAD_INPUTS = {
     "truncated in the header": (FULL[:30], "truncated JSON: the file ends inside the export"),
     "truncated after the list": (FULL.rstrip()[:-1], "truncated JSON"),
     "invalid UTF-8": (_export(GOOD).replace(b'"hi"', b'"h\xff"'), "invalid UTF-8 near byte"),
-    "cut multi-byte character at the end": ('{"name": "'.encode() + "ع".encode()[:1], "invalid UTF-8"),
+    "cut multi-byte character at the end": (b'{"name": "' + "ع".encode()[:1], "invalid UTF-8"),
     "syntax error mid-list": (_export(GOOD + ", " + GOOD.replace('"text":', '"text"')), "malformed JSON in the messages list after 1 message: Expecting ':' delimiter"),
     "missing comma between messages": (_export(GOOD + " " + GOOD), "malformed JSON in the messages list after 1 message"),
     "a message that is no object": (_export(GOOD + ", 7"), "message 2 is not a JSON object"),

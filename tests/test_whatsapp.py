@@ -9,12 +9,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from ingest_fixtures import assert_spans
 
 from detector.errors import ConfigError, InputError
 from detector.ingest import whatsapp_calendar
 from detector.ingest.records import MediaRecord, MessageRecord
 from detector.ingest.synthetic import SynthMessage
-from detector.ingest.synthetic_whatsapp import LOCALES, render, write_whatsapp_txt, write_whatsapp_zip
+from detector.ingest.synthetic_whatsapp import (
+    LOCALES,
+    render,
+    write_whatsapp_txt,
+    write_whatsapp_zip,
+)
 from detector.ingest.whatsapp import chat_name, looks_like_whatsapp, parse
 
 DATA = Path(__file__).parent / "data" / "whatsapp"
@@ -35,8 +41,9 @@ def utc(*parts: int) -> datetime:
 
 
 def assert_raws_rebuild_file(records: list[MessageRecord], rel: str) -> None:
-    data = (DATA / rel).read_bytes().removeprefix(b"\xef\xbb\xbf")
-    assert b"".join(r.raw for r in records) == data
+    data = (DATA / rel).read_bytes()
+    assert b"".join(r.raw for r in records) == data.removeprefix(b"\xef\xbb\xbf")
+    assert_spans(records, data)
 
 
 # --- fixtures mirroring real exports -------------------------------------------------------
@@ -392,6 +399,7 @@ def test_txt_round_trip(locale: str, spread_days: int):
 
     records = parse_bytes(data, name="WhatsApp Chat with Market.txt", timezone="Asia/Baghdad")
     assert b"".join(r.raw for r in records) == data
+    assert_spans(records, data)
     offset = 1 if loc.notice else 0
     assert len(records) == len(messages) + offset
     if offset:

@@ -76,6 +76,15 @@ class EvidenceStore:
         """Open a stored blob for reading."""
         return open(self.path_of(rel_path), "rb")
 
+    def read_span(self, rel_path: str, offset: int, length: int) -> bytes:
+        """`length` bytes of a stored blob from `offset` (EvidenceError when the blob is shorter)."""
+        with self.open(rel_path) as stream:
+            stream.seek(offset)
+            data = stream.read(length)
+        if len(data) != length:
+            raise EvidenceError(f"{rel_path} holds no {length} bytes at offset {offset}")
+        return data
+
     def verify(self, rel_path: str) -> bool:
         """True when the blob's bytes still hash to the name it is stored under."""
         with self.open(rel_path) as stream:

@@ -6,8 +6,10 @@ seen before with the same raw bytes is counted as seen. A message's first versio
 is its Message row itself; MessageVersion rows exist only for edited messages:
 at the first different raw bytes, version 1 is copied from the Message row (inside
 the database) and the edit becomes version 2 (then n+1), and the message's current
-text follows the newest edit (`Message.raw` stays the first-seen bytes). Readers
-take the whole history from `Message.history`. Media bytes go to the evidence store.
+text follows the newest edit (the Message row's raw span stays the first-seen bytes).
+A version's original bytes are stored as its span of the export file (`raw_offset`,
+`raw_length`; the file itself is kept whole in the evidence store) with their SHA-256.
+Readers take the whole history from `Message.history`. Media bytes go to the evidence store.
 """
 
 from __future__ import annotations
@@ -50,18 +52,20 @@ media_t = Media.__table__
 
 MESSAGE_COLUMNS = (  # in the table's order, so the driver takes the tuples as they are
     "source_id", "external_id", "export_file_id", "kind", "sent_at", "sent_local", "sender_name", "sender_id",
-    "text", "entities", "reply_to", "forwarded_from", "edited_at", "raw", "raw_sha256", "created_at",
+    "text", "entities", "reply_to", "forwarded_from", "edited_at", "raw_offset", "raw_length", "raw_sha256",
+    "created_at",
 )
-VERSION_COLUMNS = ("message_id", "version", "text", "edited_at", "raw", "raw_sha256", "export_file_id", "seen_at")
+VERSION_COLUMNS = (
+    "message_id", "version", "text", "edited_at", "raw_offset", "raw_length", "raw_sha256", "export_file_id", "seen_at",
+)
 _NEW = (message_t.c.id > bindparam("after")) & (message_t.c.export_file_id == bindparam("export"))
 _LAST_NEW = select(func.max(message_t.c.id)).where(_NEW)
 _NEW_IDS = select(message_t.c.id, message_t.c.source_id, message_t.c.external_id).where(_NEW)
+_COPIED = ("text", "edited_at", "raw", "raw_offset", "raw_length", "raw_sha256", "export_file_id")  # Message -> version 1
 _FIRST_VERSIONS = insert(version_t).from_select(  # version 1 of messages at their first edit, copied inside the database
-    VERSION_COLUMNS,
-    select(
-        message_t.c.id, literal(1, Integer), message_t.c.text, message_t.c.edited_at, message_t.c.raw,
-        message_t.c.raw_sha256, message_t.c.export_file_id, message_t.c.created_at,
-    ).where(message_t.c.id.in_(bindparam("ids", expanding=True))),
+    ("message_id", "version", *_COPIED, "seen_at"),
+    select(message_t.c.id, literal(1, Integer), *(message_t.c[name] for name in _COPIED), message_t.c.created_at)
+    .where(message_t.c.id.in_(bindparam("ids", expanding=True))),
 )
 
 _KNOWN = (  # a source's stored messages among some external ids: first raw hash, and their version rows if edited
@@ -130,7 +134,6 @@ class Loader:
         self._numbered: dict[int, int | None] = {}
         self._as_time = self._messages.converter("sent_at")
         self._as_json = self._messages.converter("entities")
-        self._as_blob = self._messages.converter("raw")
         self._last_id = 0  # the messages a load inserts all have ids above this one
         if conn.dialect.name == "sqlite":  # index pages of a growing archive stay in memory during big loads
             conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
@@ -288,12 +291,12 @@ class Loader:
         result: LoadResult,
     ) -> None:
         """New messages (each its own version 1) and their media."""
-        as_time, as_json, as_blob = self._as_time, self._as_json, self._as_blob
+        as_time, as_json = self._as_time, self._as_json
         now = as_time(utcnow())
         rows = [
             (
                 sid, ext, export_id, r.kind, as_time(r.sent_at), r.sent_local, r.sender_name, r.sender_id, r.text,
-                as_json(r.entities), r.reply_to, r.forwarded_from, as_time(r.edited_at), as_blob(r.raw), sha, now,
+                as_json(r.entities), r.reply_to, r.forwarded_from, as_time(r.edited_at), r.offset, len(r.raw), sha, now,
             )
             for (sid, ext), (r, sha) in fresh.items()
         ]
@@ -341,7 +344,7 @@ class Loader:
             item.last_version += 1
             edited = self._as_time(record.edited_at)
             versions.append(
-                (item.id, item.last_version, record.text, edited, self._as_blob(record.raw), sha, export_id, now)
+                (item.id, item.last_version, record.text, edited, record.offset, len(record.raw), sha, export_id, now)
             )
             if (record.edited_at or _EPOCH) > (item.edited_at or _EPOCH):
                 item.edited_at = record.edited_at

@@ -39,6 +39,7 @@ class MessageRecord:
     sender_id: str
     text: str
     raw: bytes  # the message's own bytes from the export file
+    offset: int  # where `raw` starts in that file (its bytes are stored as this span of the kept export)
     kind: str = "message"  # message | service
     entities: list[Any] = field(default_factory=list)
     reply_to: str | None = None

@@ -58,27 +58,27 @@ def parse(stream: BinaryIO, name: str, *, timezone: str = "UTC") -> Iterator[Mes
     previous_sender = ""
     chat_name = scanner.header()
     chat = ChatRecord(PLATFORM, f"name:{chat_name}", chat_name, "")
-    for raw in scanner.messages():
+    for offset, raw in scanner.messages():
         element = _Element.read(raw, name)
         if "service" in element.classes:
             previous_sender = ""  # date separators (negative ids) and service lines end a joined run
             if element.dom_id.isdigit():
-                yield _service(element, raw, chat, name)
+                yield _service(element, raw, offset, chat, name)
             continue
         if "joined" in element.classes and not element.from_name:
             element.from_name = previous_sender
         previous_sender = element.from_name
-        yield _message(element, raw, chat, tz, name)
+        yield _message(element, raw, offset, chat, tz, name)
 
 
-def _service(element: _Element, raw: bytes, chat: ChatRecord, name: str) -> MessageRecord:
+def _service(element: _Element, raw: bytes, offset: int, chat: ChatRecord, name: str) -> MessageRecord:
     return MessageRecord(
         chat=chat, external_id=_external_id(element, name), sent_at=None, sent_local="", sender_name="",
-        sender_id="", text=element.plain(element.service_text), raw=raw, kind="service",
+        sender_id="", text=element.plain(element.service_text), raw=raw, offset=offset, kind="service",
     )
 
 
-def _message(element: _Element, raw: bytes, chat: ChatRecord, tz: tzinfo, name: str) -> MessageRecord:
+def _message(element: _Element, raw: bytes, offset: int, chat: ChatRecord, tz: tzinfo, name: str) -> MessageRecord:
     sender = element.from_name
     return MessageRecord(
         chat=chat,
@@ -89,6 +89,7 @@ def _message(element: _Element, raw: bytes, chat: ChatRecord, tz: tzinfo, name: 
         sender_id=f"name:{sender}" if sender else "",
         text=element.plain(element.text),
         raw=raw,
+        offset=offset,
         entities=element.entities,
         reply_to=element.reply_to,
         forwarded_from=element.forwarded_from or None,
@@ -127,6 +128,7 @@ class _Scanner:
         self.stream, self.name = stream, name
         self.buf = b""
         self.pos = 0
+        self.base = 0  # the file offset of buf[0]
         self.eof = False
 
     def _fill(self) -> bool:
@@ -134,6 +136,7 @@ class _Scanner:
             return False
         data = self.stream.read(CHUNK)
         self.eof = not data
+        self.base += self.pos
         self.buf = self.buf[self.pos :] + data
         self.pos = 0
         return bool(data)
@@ -154,7 +157,8 @@ class _Scanner:
             return "empty file: not a Telegram HTML export"
         return 'not a Telegram HTML export: no <div class="history"> with messages'
 
-    def messages(self) -> Iterator[bytes]:
+    def messages(self) -> Iterator[tuple[int, bytes]]:
+        """Each message element's file offset and exact bytes."""
         while True:
             start = _MESSAGE.search(self.buf, self.pos)
             if start is None:
@@ -170,7 +174,7 @@ class _Scanner:
                 if not self._fill():
                     raise InputError(self.name, "truncated HTML: the file ends inside a message")
                 continue
-            yield self.buf[self.pos : end]
+            yield self.base + self.pos, self.buf[self.pos : end]
             self.pos = end
 
     def _element_end(self, start: int) -> int | None:

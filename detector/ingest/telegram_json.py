@@ -6,7 +6,8 @@ the stream is decoded in 1 MB chunks into a sliding window, the export's outer
 structure is walked key by key, and each message object is decoded with the C JSON
 scanner (`JSONDecoder.raw_decode`), which also gives its end. A message's `raw` is
 its exact span of the file (the decoded span re-encoded: UTF-8 round-trips byte for
-byte). Memory stays at the window plus one message, whatever the file size.
+byte), and `offset` where that span starts. Memory stays at the window plus one
+message, whatever the file size.
 """
 
 from __future__ import annotations
@@ -123,10 +124,12 @@ def _messages(reader: _Reader, chat: ChatRecord, tz: tzinfo) -> Iterator[Message
             reader.pos = end
         except (StopIteration, json.JSONDecodeError):  # the object runs past the window, or is bad
             message, source = reader.value()
+            start = reader.pos - len(source)
         if type(message) is not dict:
             raise reader.malformed(f"message {reader.messages + 1:,} is not a JSON object")
+        offset, raw = reader.span(start, source)
         try:
-            record = _record(message, source.encode("utf-8"), chat, tz)
+            record = _record(message, raw, offset, chat, tz)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             problem = f"{type(exc).__name__}: {exc}"
             raise InputError(reader.name, f"message {reader.messages + 1:,} of chat {chat.chat_id} is malformed ({problem})") from exc
@@ -144,8 +147,8 @@ def _messages(reader: _Reader, chat: ChatRecord, tz: tzinfo) -> Iterator[Message
     reader.where = "the export"
 
 
-def _record(message: dict[str, Any], raw: bytes, chat: ChatRecord, tz: tzinfo) -> MessageRecord:
-    """One message dict (and its bytes) as a MessageRecord."""
+def _record(message: dict[str, Any], raw: bytes, offset: int, chat: ChatRecord, tz: tzinfo) -> MessageRecord:
+    """One message dict (and its bytes, found at `offset` of the file) as a MessageRecord."""
     service = message.get("type") == "service"
     text, entities = _text(message.get("text", ""), message.get("text_entities"))
     date = message["date"]
@@ -165,6 +168,7 @@ def _record(message: dict[str, Any], raw: bytes, chat: ChatRecord, tz: tzinfo) -
         sender_id="" if sender_id is None else str(sender_id),
         text=text,
         raw=raw,
+        offset=offset,
         kind="service" if service else "message",
         entities=entities,
         reply_to=None if reply_to is None else str(reply_to),
@@ -237,6 +241,7 @@ class _Reader:
         self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
         self.buf = ""
         self.pos = 0
+        self._mark = (0, 0)  # (index in buf, its byte offset in the file): where byte offsets are counted from
         self.eof = False
         self.bytes_read = 0
         self.messages = 0
@@ -256,9 +261,24 @@ class _Reader:
             raise InputError(self.name, f"invalid UTF-8 near byte {self.bytes_read + max(exc.start, 0):,}") from exc
         self.bytes_read += len(data)
         self.eof = not data
+        self._mark = (0, self.byte_offset(self.pos))
         self.buf = self.buf[self.pos :] + text
         self.pos = 0
         return True
+
+    def byte_offset(self, index: int) -> int:
+        """The file offset of the window's character at `index` (counted on from the last one asked)."""
+        at, offset = self._mark
+        if index < at:
+            at, offset = 0, self._mark[1] - len(self.buf[:at].encode("utf-8"))
+        return offset + len(self.buf[at:index].encode("utf-8"))
+
+    def span(self, start: int, source: str) -> tuple[int, bytes]:
+        """The file offset and exact bytes of `source`, the window's text from `start`."""
+        raw = source.encode("utf-8")
+        offset = self.byte_offset(start)
+        self._mark = (start + len(source), offset + len(raw))
+        return offset, raw
 
     def peek(self) -> str:
         """The next non-blank character ("" at the end of the file)."""

@@ -152,6 +152,7 @@ class _Pending:
     lines: list[str] = field(default_factory=list)  # decoded lines without their terminators
     ends: list[str] = field(default_factory=list)  # each line's terminator
     raw: list[bytes] = field(default_factory=list)
+    offset: int = 0  # where the first line starts in the file
 
     def add(self, raw: bytes, line: str, end: str) -> None:
         self.raw.append(raw)
@@ -169,7 +170,7 @@ def parse(stream: BinaryIO, name: str, *, timezone: str = "UTC") -> Iterator[Mes
         raise InputError(name, "binary data (NUL bytes): not a WhatsApp text export")
     source.seek(start)
     layout = _Layout()
-    for number, _, line, _ in _lines(source, name):
+    for number, _, _, line, _ in _lines(source, name):
         stamp = _header(line)
         if stamp:
             layout.learn(line, stamp)
@@ -180,7 +181,7 @@ def parse(stream: BinaryIO, name: str, *, timezone: str = "UTC") -> Iterator[Mes
     source.seek(start)
     reader = _Reader(chat, tz, layout.days_first(name), layout.persian_digits)
     pending: _Pending | None = None
-    for _, raw, line, end in _lines(source, name):
+    for _, offset, raw, line, end in _lines(source, name):
         stamp = _header(line)
         if stamp is None:
             if pending is not None:
@@ -188,7 +189,7 @@ def parse(stream: BinaryIO, name: str, *, timezone: str = "UTC") -> Iterator[Mes
             continue
         if pending is not None:
             yield reader.record(pending)
-        pending = _Pending(stamp, [line], [end], [raw])
+        pending = _Pending(stamp, [line], [end], [raw], offset - start)
     if pending is not None:
         yield reader.record(pending)
 
@@ -292,6 +293,7 @@ class _Reader:
             sender_id=sid,
             text=text,
             raw=b"".join(pending.raw),
+            offset=pending.offset,
             kind=kind,
             media=[media] if media else [],
         )
@@ -336,9 +338,10 @@ def _header(line: str) -> _Stamp | None:
     return _Stamp(match) if match else None
 
 
-def _lines(stream: BinaryIO, name: str) -> Iterator[tuple[int, bytes, str, str]]:
-    """(line number, raw bytes, decoded text without terminator, terminator) for each line."""
+def _lines(stream: BinaryIO, name: str) -> Iterator[tuple[int, int, bytes, str, str]]:
+    """(line number, stream offset, raw bytes, decoded text without terminator, terminator) for each line."""
     empty = True
+    offset = stream.tell()
     for number, raw in enumerate(stream, start=1):
         empty = False
         if b"\x00" in raw:
@@ -351,7 +354,8 @@ def _lines(stream: BinaryIO, name: str) -> Iterator[tuple[int, bytes, str, str]]
             raise InputError(
                 name, f"invalid UTF-8 on line {number} (byte {exc.start + 1}): not a UTF-8 WhatsApp export"
             ) from None
-        yield number, content, text, content[len(body) :].decode("ascii")
+        yield number, offset + len(raw) - len(content), content, text, content[len(body) :].decode("ascii")
+        offset += len(raw)
     if empty:
         raise InputError(name, "empty file")
 
