@@ -1,7 +1,7 @@
 """Check a JSON report against the database and the evidence store: every hash recomputed.
 
 Returns one line per mismatch, naming what changed (empty when everything matches):
-the report itself, a message's raw bytes or text, an export file or a photo.
+the report itself, a message's raw bytes (each version's) or text, an export file or a photo.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from detector.errors import InputError
 from detector.hashing import sha256_bytes, sha256_stream
 from detector.ingest.evidence import EvidenceError, EvidenceStore
 from detector.ingest.originals import original_bytes
-from detector.schema import ExportFile, Media, Message
+from detector.schema import ExportFile, Media, Message, MessageVersion
 
 from .build import content_sha256, text_sha256
 from .schema import schema_errors
@@ -45,10 +45,12 @@ def _stored_sha256(store: EvidenceStore, rel_path: str | None) -> str | None:
         return None
 
 
-def _original_sha256(store: EvidenceStore, message: Message) -> str | None:
-    """SHA-256 of a message's original bytes as kept now (inline or its span of the stored export), None when gone."""
+def _original_sha256(store: EvidenceStore, item: Message | MessageVersion | None) -> str | None:
+    """SHA-256 of a message's or version's bytes as kept now (inline or a span of its stored export), None when gone."""
+    if item is None:
+        return None
     try:
-        return sha256_bytes(original_bytes(store, message))
+        return sha256_bytes(original_bytes(store, item))
     except (OSError, EvidenceError):
         return None
 
@@ -79,6 +81,10 @@ def _check_message(session: Session, store: EvidenceStore, entry: dict[str, Any]
     _compare(problems, f"{name} raw bytes", entry["hashes"]["raw_sha256"], _original_sha256(store, message))
     _compare(problems, f"{name} stored raw_sha256", entry["hashes"]["raw_sha256"], message.raw_sha256)
     _compare(problems, f"{name} text", entry["hashes"]["text_sha256"], text_sha256(message.text))
+    kept = {v.version: v for v in message.history}
+    for version in entry["versions"][1:]:  # version 1 is the message's own bytes, checked above
+        _compare(problems, f"{name} version {version['version']} raw bytes", version["raw_sha256"],
+                 _original_sha256(store, kept.get(version["version"])))
     for photo in entry["photos"]:
         media = session.get(Media, photo["media_id"])
         label = f"{name} photo {photo['media_id']}"

@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from detector.db import open_database, session_scope
 from detector.ingest.archive import FolderMedia
@@ -118,6 +118,11 @@ def test_json_report_lists_every_version_of_an_edited_message_and_still_verifies
     assert entry["text"].endswith("(price changed)") and schema_errors(report) == []
     with session_scope(engine) as s:
         assert verify_report(s, world.evidence_dir, report) == []
+    with engine.begin() as conn:  # the edit's span moved: only version 2's bytes no longer match
+        conn.execute(text("UPDATE message_version SET raw_offset = raw_offset - 1 WHERE version = 2"))
+    with session_scope(engine) as s:
+        (problem,) = verify_report(s, world.evidence_dir, report)
+    assert f"message {world.persian} " in problem and " version 2 raw bytes: report has " in problem
 
 
 def test_csv_neutralises_formulas(world):
