@@ -39,6 +39,11 @@ def test_signal_vector_reads_minor_age_price_and_person_terms() -> None:
     assert calm["price"] == 0 and calm["age"] == 0 and calm["minor + price"] == 0
 
 
+def reasons_of(tier: FastTier, text: str, top: int = 5) -> list[dict]:
+    """The reasons the fast tier gives for one text."""
+    return tier.proba_and_reasons(analyse_all([text]), top)[1][0]
+
+
 @pytest.fixture(scope="module")
 def corpus():
     examples = generate_corpus(1500, TINY_SEED)
@@ -73,7 +78,7 @@ def test_a_small_sample_already_separates_held_out_listings(fitted: FastTier, co
 
 def test_reasons_are_words_of_the_message_and_signals(fitted: FastTier) -> None:
     text = "Girl for SALE — age 15, price 2000$ ☎ 0770 123 4567"
-    reasons = fitted.explain(analyse_all([text])[0])
+    reasons = reasons_of(fitted, text)
     assert reasons and all(r["kind"] in ("ngram", "signal") for r in reasons)
     for reason in reasons:
         if reason["kind"] == "ngram":
@@ -87,7 +92,7 @@ def test_reasons_are_words_of_the_message_and_signals(fitted: FastTier) -> None:
 def test_empty_and_huge_texts_are_scored(fitted: FastTier) -> None:
     proba = fitted.predict_proba(["", "x" * 1_000_000])[:, 1]
     assert np.isfinite(proba).all()
-    assert fitted.explain(analyse_all([""])[0]) is not None
+    assert reasons_of(fitted, "") is not None
 
 
 def test_arrays_round_trip_gives_identical_scores(fitted: FastTier, corpus) -> None:
@@ -102,14 +107,14 @@ def test_arrays_round_trip_gives_identical_scores(fitted: FastTier, corpus) -> N
 def test_reasons_of_a_batch_are_each_message_s_own(fitted: FastTier, corpus) -> None:
     texts = [e.text for e in corpus["test"][:40]] + ["", "🙂🙂 girl 14 yrs 💵 3000$ 📞", "𝐬𝐚𝐥𝐞 ب_ر_ده للبيع", "x" * 30_000]
     analyses = analyse_all(texts)
-    together = fitted.explain_all(analyses)
-    assert together == [fitted.explain(a) for a in analyses]
+    together = fitted.proba_and_reasons(analyses)[1]
+    assert together == [fitted.proba_and_reasons([a])[1][0] for a in analyses]
     assert any(r["kind"] == "ngram" for reasons in together for r in reasons)
 
 
 def test_a_word_held_apart_is_given_as_written(fitted: FastTier) -> None:
     text = "s_l a..v e for sale 15 years 2000$"
-    words = [r["feature"] for r in fitted.explain(analyse_all([text])[0], top=10) if r["kind"] == "ngram"]
+    words = [r["feature"] for r in reasons_of(fitted, text, top=10) if r["kind"] == "ngram"]
     assert words and all(w in text for w in words)
 
 

@@ -138,16 +138,9 @@ class FastTier(ClassifierMixin, BaseEstimator):
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
 
     # ------------------------------------------------------------------ reasons
-    def explain(self, analysis: Analysis, top: int = 5) -> list[dict[str, Any]]:
-        """The words and signals that pushed one message's score most (see `explain_all`)."""
-        return self.explain_all([analysis], top)[0]
-
-    def explain_all(self, analyses: Sequence[Analysis], top: int = 5) -> list[list[dict[str, Any]]]:
-        """Per message: the words (as written in the message) and signals that pushed the score most."""
-        return self.proba_and_reasons(analyses, top)[1]
-
     def proba_and_reasons(self, analyses: Sequence[Analysis], top: int = 5) -> tuple[np.ndarray, list[list[dict[str, Any]]]]:
-        """P(listing) per message and its reasons, from one hashing of each chunk of the batch.
+        """P(listing) per message and its reasons: the words (as written in the message) and signals
+        that pushed its score most, from one hashing of each chunk of the batch.
 
         Positive weights push towards "listing" (see `reasons.batch_reasons`).
         """

@@ -20,7 +20,7 @@ from json.encoder import c_make_encoder, encode_basestring
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Connection, LargeBinary, Table, insert
+from sqlalchemy import JSON, Connection, Table, insert
 
 from ..schema import UTCDateTime
 
@@ -85,8 +85,6 @@ class BulkInsert:
         dialect = self.conn.dialect
         column_type = self.table.c[column].type
         sqlite = dialect.name == "sqlite"
-        if sqlite and isinstance(column_type, LargeBinary):
-            return _same  # sqlite3 stores bytes as the same BLOB its Binary wrapper would
         if sqlite and isinstance(column_type, UTCDateTime):
             return _sqlite_utc_text
         process = column_type.dialect_impl(dialect).bind_processor(dialect)

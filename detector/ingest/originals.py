@@ -8,11 +8,13 @@ built by hand) hold them inline in `raw`. Either way `raw_sha256` is their hash.
 from __future__ import annotations
 
 from ..schema import Message, MessageVersion
-from .evidence import EvidenceStore
+from .evidence import EvidenceError, EvidenceStore
 
 
 def original_bytes(store: EvidenceStore, item: Message | MessageVersion) -> bytes:
     """The exact bytes of a message (its first version) or of one version; EvidenceError/OSError when gone."""
     if item.raw is not None:
         return item.raw
-    return store.read_span(item.export_file.stored_path, item.raw_offset or 0, item.raw_length or 0)
+    if item.raw_offset is None or item.raw_length is None:
+        raise EvidenceError("no original bytes recorded (neither inline nor a span of its export)")
+    return store.read_span(item.export_file.stored_path, item.raw_offset, item.raw_length)

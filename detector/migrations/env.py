@@ -7,8 +7,8 @@ reference is checked after it, and they are switched back on.
 """
 
 from alembic import context
-from sqlalchemy.exc import IntegrityError
 
+from detector.errors import ConfigError
 from detector.schema import Base
 
 config = context.config
@@ -38,8 +38,9 @@ with engine.connect() as connection:
     try:
         run(connection)
         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() if sqlite else []
-        if broken:
-            raise IntegrityError("PRAGMA foreign_key_check", None, Exception(f"broken references: {broken[:5]}"))
+        if broken:  # raised before the commit: the migration is rolled back
+            raise ConfigError(f"a migration would leave {len(broken)} broken references (first: {broken[0]}); "
+                              "nothing was changed")
         connection.commit()
     finally:
         if sqlite:
