@@ -1,10 +1,18 @@
-"""The two-tier cascade: the fast tier scores everything, the transformer re-scores the doubtful.
+"""The two-tier cascade: the fast tier scores everything; meaning (multilingual-e5) judges
+every message that could be a listing by its structure.
 
-Messages whose fast-tier probability falls in the band [low, high) go to the transformer
-tier; the final probability there is a small logistic combination of both tiers' logits,
-learned on the validation split. Below `low` (chosen so the fast tier keeps recall) and
-from `high` up (where the fast tier is already precise) the fast tier's probability stands.
-The flag threshold is chosen on validation for recall >= the target.
+A message goes to the transformer tier when it carries an age or a person reference (a
+person word, or one hidden inside other letters), or when the fast tier's TEXT margin alone
+(the n-grams of its `model_view`, blind to prices, contacts and age values) reaches
+`route_margin`. Priced goods with no age and no person reference stay on the fast path.
+Routing reads nothing a risk signal could change, so the two messages of a property test
+(an adult's age against a child's; with and without a price) always take the same path.
+
+There the final margin is `w_fast * text margin + w_transformer * logit(e5) + w_risk * signal
+margin + bias`, with `w_risk >= 0`: the transformer reads the same masked view, so risk enters
+only through the non-negative signal margin. Elsewhere the fast tier's own calibrated
+probability stands. A minor offered for money (a minor's age and a price) whose meaning reads as
+a listing (e5 probability >= `floor_gate`) is always queued: its score is at least the threshold.
 """
 
 from __future__ import annotations
@@ -31,85 +39,105 @@ def logit(p: np.ndarray) -> np.ndarray:
 class CascadeParams:
     """Numbers that define the cascade (stored as JSON in the model card)."""
 
-    low: float = 0.0  # fast-tier probability from which the transformer is consulted
-    high: float = 1.0  # fast-tier probability from which the fast tier alone decides
+    route_margin: float = np.inf  # fast-tier text margin from which the transformer is consulted
     w_fast: float = 1.0
     w_transformer: float = 0.0
+    w_risk: float = 1.0
     bias: float = 0.0
+    floor_gate: float = 1.0  # e5 probability from which a minor offered for money is always queued
 
     def to_dict(self) -> dict[str, float]:
-        return asdict(self)
+        return {k: (float(v) if np.isfinite(v) else None) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, float | None]) -> "CascadeParams":
+        return cls(**{k: (np.inf if v is None else float(v)) for k, v in values.items()})
 
 
-def combine(params: CascadeParams, p_fast: np.ndarray, p_transformer: np.ndarray) -> np.ndarray:
-    return sigmoid(params.w_fast * logit(p_fast) + params.w_transformer * logit(p_transformer) + params.bias)
+@dataclass(frozen=True)
+class Structure:
+    """What routing and the risk floor read of each message (arrays, one row per message)."""
+
+    text_margin: np.ndarray  # the fast tier's n-gram margin with its intercept
+    signal_margin: np.ndarray  # the fast tier's signal margin (non-decreasing in every risk signal)
+    routed_by_structure: np.ndarray  # an age or a person reference
+    minor_for_money: np.ndarray  # a minor's age and a price
 
 
-def in_band(params: CascadeParams, p_fast: np.ndarray) -> np.ndarray:
-    return (p_fast >= params.low) & (p_fast < params.high)
+def routed(params: CascadeParams, structure: Structure) -> np.ndarray:
+    return structure.routed_by_structure | (structure.text_margin >= params.route_margin)
+
+
+def combine(params: CascadeParams, structure: Structure, p_transformer: np.ndarray) -> np.ndarray:
+    """Final probability of routed messages from both tiers (rows of `structure` = rows of p)."""
+    return sigmoid(params.w_fast * structure.text_margin + params.w_transformer * logit(p_transformer)
+                   + params.w_risk * structure.signal_margin + params.bias)
 
 
 def cascade_scores(
     p_fast: np.ndarray,
+    structure: Structure,
     transformer: ProbabilityModel | None,
     params: CascadeParams,
-    texts: Sequence[str],
-) -> tuple[np.ndarray, np.ndarray]:
-    """(final probability, mask of messages the transformer re-scored) from the fast tier's probabilities."""
+    meaning_texts: Sequence[str],
+    threshold: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(final probability, mask of messages the transformer judged, their e5 probabilities)."""
     final = np.array(p_fast, dtype=np.float64)
-    mask = np.zeros(len(texts), dtype=bool)
+    mask = np.zeros(len(final), dtype=bool)
+    p_meaning = np.full(len(final), np.nan)
     if transformer is not None and params.w_transformer != 0:
-        mask = in_band(params, final)
+        mask = routed(params, structure)
         if mask.any():
-            chosen = [texts[i] for i in np.flatnonzero(mask)]
-            p_trans = transformer.predict_proba(chosen)[:, 1]
-            final[mask] = combine(params, final[mask], p_trans)
-    return final, mask
+            rows = np.flatnonzero(mask)
+            p_trans = transformer.predict_proba([meaning_texts[i] for i in rows])[:, 1]
+            p_meaning[rows] = p_trans
+            final[rows] = combine(params, _rows(structure, rows), p_trans)
+            floor = structure.minor_for_money[rows] & (p_trans >= params.floor_gate)
+            final[rows[floor]] = np.maximum(final[rows[floor]], threshold)
+    return final, mask, p_meaning
+
+
+def _rows(structure: Structure, rows: np.ndarray) -> Structure:
+    return Structure(structure.text_margin[rows], structure.signal_margin[rows],
+                     structure.routed_by_structure[rows], structure.minor_for_money[rows])
 
 
 # ---------------------------------------------------------------------- choices made on validation
 
 
-# The band trades e5's CPU time (about 16 ms a message on one core) against what it adds.
-# Measured on the held-out test split and the handwritten set: (0.985, 0.98) kept all but
-# 0.006 of the handwritten F1 that (0.99, 0.995) gave while sending 0.75% of a realistic
-# mix to e5 instead of 1.8%; raising the recall cut below 0.985 lost 0.02-0.04 of it.
-BAND_RECALL = 0.985
-BAND_PRECISION = 0.98
+def choose_route_margin(text_margin: np.ndarray, y: np.ndarray, by_structure: np.ndarray, recall: float = 0.99) -> float:
+    """The text margin above which `recall` of the validation listings that no structure routes still reach e5."""
+    unrouted = np.sort(text_margin[(y == 1) & ~by_structure])
+    if len(unrouted) == 0:
+        return float(np.inf)
+    return float(unrouted[int(np.floor((1.0 - recall) * len(unrouted)))])
 
 
-def choose_low(p_fast: np.ndarray, y: np.ndarray, recall: float = BAND_RECALL) -> float:
-    """The highest fast-tier probability that still keeps `recall` of the listings above it."""
-    positives = np.sort(p_fast[y == 1])
-    if len(positives) == 0:
+def fit_combiner(structure: Structure, p_transformer: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
+    """(w_fast, w_transformer, w_risk, bias) of a logistic combination, with w_risk >= 0."""
+    import scipy.sparse as sp
+
+    from .fast_tier import fit_bounded_logistic
+
+    features = np.column_stack([structure.text_margin, logit(p_transformer), structure.signal_margin])
+    counts = np.bincount(y, minlength=2)
+    if counts.min() < 5:  # too few to learn from: average the two tiers
+        return 0.5, 0.5, 0.5, 0.0
+    weights = len(y) / (2.0 * counts[y])
+    coef, bias = fit_bounded_logistic(sp.csr_matrix(features), y, 10.0, np.array([-np.inf, -np.inf, 0.0]), weights)
+    return float(coef[0]), float(coef[1]), float(coef[2]), bias
+
+
+def choose_floor_gate(p_transformer: np.ndarray, y: np.ndarray, minor_for_money: np.ndarray,
+                      max_false: float = 0.02) -> float:
+    """The lowest e5 probability from which at most `max_false` of the validation non-listings with a
+    minor's age and a price would be raised to the threshold."""
+    negatives = np.sort(p_transformer[(y == 0) & minor_for_money])
+    if len(negatives) == 0:
         return 0.5
-    index = int(np.floor((1.0 - recall) * len(positives)))
-    return float(min(positives[index], 0.5))
-
-
-def choose_high(p_fast: np.ndarray, y: np.ndarray, precision: float = BAND_PRECISION) -> float:
-    """The lowest fast-tier probability above which the fast tier alone is `precision` precise."""
-    order = np.argsort(-p_fast)
-    hits = np.cumsum(y[order] == 1)
-    precise = hits / np.arange(1, len(order) + 1) >= precision
-    if not precise.any():
-        return 1.0
-    last = int(np.max(np.flatnonzero(precise)))
-    # the whole run from the top down to `last` must be precise, else stop at the first failure
-    failures = np.flatnonzero(~precise[: last + 1])
-    cut = int(failures[0]) - 1 if len(failures) else last
-    return float(p_fast[order][cut]) if cut >= 0 else 1.0
-
-
-def fit_combiner(p_fast: np.ndarray, p_transformer: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """(w_fast, w_transformer, bias) of a logistic combination of the two tiers' logits."""
-    from sklearn.linear_model import LogisticRegression
-
-    if min(int((y == 0).sum()), int((y == 1).sum())) < 5:  # too few to learn from: average the logits
-        return 0.5, 0.5, 0.0
-    features = np.column_stack([logit(p_fast), logit(p_transformer)])
-    model = LogisticRegression(C=1.0).fit(features, y)
-    return float(model.coef_[0, 0]), float(model.coef_[0, 1]), float(model.intercept_[0])
+    allowed = int(np.floor(max_false * len(negatives)))
+    return float(min(max(negatives[len(negatives) - 1 - allowed] + 1e-6, 0.05), 0.95))
 
 
 def choose_threshold(scores: np.ndarray, y: np.ndarray, min_recall: float = 0.95, f1_tolerance: float = 0.01) -> float:

@@ -4,27 +4,36 @@ Follows the scikit-learn estimator contract: `fit` returns self, learned attribu
 in `_`, `predict_proba` columns follow `classes_`. X is a sequence of texts or of
 `detector.text.Analysis` objects (pass analyses to avoid analysing twice).
 Probabilities are Platt-calibrated on a held-out set given to `fit`.
+
+The n-grams are taken from each message's `model_view` (no prices, contacts or age values);
+the weights of the risk signals (`features.RISK_FEATURES`) are fitted with a lower bound of 0
+(L-BFGS-B), so the generator's co-occurrences cannot teach the model that a child's age, a
+price or a contact makes a listing less likely.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
+from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
 from ..gc_pause import cyclic_gc_paused
 from ..text import Analysis
 from .features import (
+    RISK_MASK,
     SIGNAL_FEATURES,
     NgramHashes,
     analyse_all,
     concat_hashes,
     hash_ngrams,
     ngram_matrix,
+    model_view,
     ngram_text,
     signal_matrix,
     skeleton_text,
@@ -40,10 +49,49 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
 
 
+def fit_bounded_logistic(X: sp.csr_matrix, y: np.ndarray, C: float, lower: np.ndarray,
+                         sample_weight: np.ndarray) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression with coefficient lower bounds (-inf or 0): (coef, intercept).
+
+    Minimises C * sum(w_i * log(1 + exp(-y_i m_i))) + |coef|^2 / 2 with L-BFGS-B; the intercept
+    is not regularised.
+    """
+    signs = np.where(y == 1, 1.0, -1.0)
+    weights = C * sample_weight
+    n_features = X.shape[1]
+    X = X.astype(np.float64).tocsr()
+    Xt = X.T.tocsr()
+
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        coef, intercept = params[:-1], params[-1]
+        z = signs * (X @ coef + intercept)
+        value = float(np.sum(weights * np.logaddexp(0.0, -z)) + 0.5 * coef @ coef)
+        g = -weights * signs * (1.0 / (1.0 + np.exp(np.clip(z, -40, 40))))
+        return value, np.concatenate([Xt @ g + coef, [g.sum()]])
+
+    bounds = [(low if np.isfinite(low) else None, None) for low in lower] + [(None, None)]
+    result = minimize(loss, np.zeros(n_features + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                      options={"maxiter": 3000, "maxfun": 6000, "ftol": 1e-10, "gtol": 1e-6})
+    return result.x[:-1], float(result.x[-1])
+
+
 def fit_platt(margins: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Platt scaling: (a, b) with P(listing) = sigmoid(a * margin + b)."""
     model = LogisticRegression(C=1e4).fit(np.asarray(margins, dtype=np.float64).reshape(-1, 1), y)
     return float(model.coef_[0, 0]), float(model.intercept_[0])
+
+
+@dataclass(frozen=True)
+class FastParts:
+    """The fast tier's reading of a batch: margins, signal indicators, reasons (when asked)."""
+
+    text: np.ndarray  # n-gram margin of the model view, with the intercept
+    signal: np.ndarray  # signal margin
+    indicators: np.ndarray  # (n, len(SIGNAL_FEATURES)) signal features
+    reasons: list[list[dict[str, Any]]]
+
+    def column(self, feature: str) -> np.ndarray:
+        return self.indicators[:, SIGNAL_FEATURES.index(feature)] > 0
 
 
 class FastTier(ClassifierMixin, BaseEstimator):
@@ -78,9 +126,9 @@ class FastTier(ClassifierMixin, BaseEstimator):
         return [hash_ngrams(view, self.n_features, ngrams, salt) for view, ngrams, salt in self._view_texts(texts)]
 
     def _matrix(self, analyses: Sequence[Analysis]) -> sp.csr_matrix:
-        hashes = concat_hashes(self._views([ngram_text(a.normalised.text) for a in analyses]))
+        hashes = concat_hashes(self._views([ngram_text(model_view(a).text) for a in analyses]))
         grams = ngram_matrix(hashes, len(analyses), self.n_features)
-        signals = sp.csr_matrix(signal_matrix(analyses) * self.signal_scale)
+        signals = sp.csr_matrix(signal_matrix(analyses, [model_view(a) for a in analyses]) * self.signal_scale)
         return sp.hstack([grams, signals], format="csr")
 
     # ------------------------------------------------------------------ estimator
@@ -92,12 +140,15 @@ class FastTier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.unique(labels)
         if list(self.classes_) != [0, 1]:
             raise ValueError("FastTier needs both classes 0 and 1 in y")
-        model = LogisticRegression(C=self.C, solver="liblinear", class_weight=self.class_weight)
-        model.fit(self._matrix(analyses), labels)
-        weights = model.coef_[0].astype(np.float32)
+        matrix = self._matrix(analyses)
+        lower = np.concatenate([np.full(self.n_features, -np.inf), np.where(RISK_MASK, 0.0, -np.inf)])
+        counts = np.bincount(labels, minlength=2)
+        balanced = len(labels) / (2.0 * counts[labels]) if self.class_weight == "balanced" else np.ones(len(labels))
+        coef, intercept = fit_bounded_logistic(matrix, labels, self.C, lower, balanced)
+        weights = coef.astype(np.float32)
         self.ngram_coef_ = weights[: self.n_features]
         self.signal_coef_ = weights[self.n_features :] * np.float32(self.signal_scale)
-        self.intercept_ = float(model.intercept_[0])
+        self.intercept_ = intercept
         if X_calib is None:
             self.calibration_ = fit_platt(self.decision_function(analyses), labels)
         else:
@@ -105,59 +156,73 @@ class FastTier(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X: Sequence[Any]) -> np.ndarray:
-        """The linear margin: a sum of n-gram weights plus signal weights, with no matrix built.
+        """The linear margin: the text part plus the signal part (see `margin_parts`)."""
+        text, signals = self.margin_parts(analyse_all(X))
+        return text + signals
 
-        Worked through in chunks, so the hashing's arrays stay small whatever the batch.
+    def margin_parts(self, analyses: Sequence[Analysis]) -> tuple[np.ndarray, np.ndarray]:
+        """Per message (text margin with the intercept, signal margin), with no matrix built.
+
+        The text margin reads only the `model_view`, so it is the same for a child's age as for an
+        adult's and unchanged by a price or contact added; the signal margin is non-decreasing in
+        every risk signal. Worked through in chunks, so the hashing's arrays stay small.
         """
-        analyses = analyse_all(X)
+        parts = self._parts(analyses, explain=False, top=0)
+        return parts.text, parts.signal
+
+    def _parts(self, analyses: Sequence[Analysis], *, explain: bool, top: int) -> FastParts:
+        texts_out, signals_out, reasons = [np.zeros(0)], [np.zeros(0)], []
+        indicators = [np.zeros((0, len(SIGNAL_FEATURES)), dtype=np.float32)]
         with cyclic_gc_paused():
-            return np.concatenate([self._margins(analyses[start : start + CHUNK]) for start in range(0, len(analyses), CHUNK)]
-                                  or [np.zeros(0)])
+            for start in range(0, len(analyses), CHUNK):
+                chunk = analyses[start : start + CHUNK]
+                masked = [model_view(a) for a in chunk]
+                texts = [ngram_text(m.text) for m in masked]
+                signals = signal_matrix(chunk, masked)
+                if explain:
+                    views = self._views(texts)
+                    sums = sum(np.bincount(v.rows, weights=self.ngram_coef_[v.cols], minlength=len(chunk)) for v in views)
+                    counts = sum(v.counts for v in views)
+                    reasons += batch_reasons(chunk, masked, texts, views, self.ngram_coef_, signals * self.signal_coef_, top)
+                else:
+                    sums, counts = np.zeros(len(texts)), np.zeros(len(texts))
+                    for view, ngrams, salt in self._view_texts(texts):
+                        view_sums, view_counts = weight_sums(view, self.ngram_coef_, ngrams, salt)
+                        sums, counts = sums + view_sums, counts + view_counts
+                texts_out.append(sums / np.sqrt(np.maximum(counts, 1)) + self.intercept_)
+                signals_out.append(signals @ self.signal_coef_)
+                indicators.append(signals)
+        return FastParts(np.concatenate(texts_out), np.concatenate(signals_out), np.vstack(indicators), reasons)
 
-    def _margins(self, analyses: Sequence[Analysis]) -> np.ndarray:
-        texts = [ngram_text(a.normalised.text) for a in analyses]
-        sums, counts = np.zeros(len(texts)), np.zeros(len(texts))
-        for view, ngrams, salt in self._view_texts(texts):
-            view_sums, view_counts = weight_sums(view, self.ngram_coef_, ngrams, salt)
-            sums, counts = sums + view_sums, counts + view_counts
-        return self._margin(sums, counts, signal_matrix(analyses))
-
-    def _margin(self, sums: np.ndarray, counts: np.ndarray, signals: np.ndarray) -> np.ndarray:
-        """The margin from each message's n-gram weight sum and count, and its signal features."""
-        return sums / np.sqrt(np.maximum(counts, 1)) + signals @ self.signal_coef_ + self.intercept_
-
-    def _calibrated(self, margins: np.ndarray) -> np.ndarray:
+    def calibrated(self, margins: np.ndarray) -> np.ndarray:
+        """P(listing) from a margin (Platt scaling)."""
         a, b = self.calibration_
         return sigmoid(a * margins + b)
 
     def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
-        positive = self._calibrated(self.decision_function(X))
+        positive = self.calibrated(self.decision_function(X))
         return np.column_stack([1.0 - positive, positive])
 
     def predict(self, X: Sequence[Any]) -> np.ndarray:
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
 
     # ------------------------------------------------------------------ reasons
-    def proba_and_reasons(self, analyses: Sequence[Analysis], top: int = 5) -> tuple[np.ndarray, list[list[dict[str, Any]]]]:
-        """P(listing) per message and its reasons: the words (as written in the message) and signals
-        that pushed its score most, from one hashing of each chunk of the batch.
+    def parts_and_reasons(self, analyses: Sequence[Analysis], top: int = 5) -> FastParts:
+        """`margin_parts` and each message's reasons: the words (as written in the message) and
+        signals that pushed its score most, from one hashing of each chunk of the batch.
 
         Positive weights push towards "listing" (see `reasons.batch_reasons`).
         """
-        with cyclic_gc_paused():
-            return self._proba_and_reasons(analyses, top)
+        return self._parts(analyses, explain=True, top=top)
 
-    def _proba_and_reasons(self, analyses: Sequence[Analysis], top: int) -> tuple[np.ndarray, list[list[dict[str, Any]]]]:
-        margins, reasons = [np.zeros(0)], []
-        for start in range(0, len(analyses), CHUNK):
-            chunk = analyses[start : start + CHUNK]
-            texts = [ngram_text(a.normalised.text) for a in chunk]
-            views = self._views(texts)
-            signals = signal_matrix(chunk)
-            sums = sum(np.bincount(v.rows, weights=self.ngram_coef_[v.cols], minlength=len(chunk)) for v in views)
-            margins.append(self._margin(sums, sum(v.counts for v in views), signals))
-            reasons += batch_reasons(chunk, texts, views, self.ngram_coef_, signals * self.signal_coef_, top)
-        return self._calibrated(np.concatenate(margins)), reasons
+    def proba_and_reasons(self, analyses: Sequence[Analysis], top: int = 5) -> tuple[np.ndarray, list[list[dict[str, Any]]]]:
+        """P(listing) per message and its reasons (see `parts_and_reasons`)."""
+        parts = self.parts_and_reasons(analyses, top)
+        return self.calibrated(parts.text + parts.signal), parts.reasons
+
+    def parts(self, analyses: Sequence[Analysis]) -> FastParts:
+        """`margin_parts` with the signal indicators, and no reasons."""
+        return self._parts(analyses, explain=False, top=0)
 
     # ------------------------------------------------------------------ storage
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

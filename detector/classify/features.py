@@ -6,11 +6,18 @@ a whole batch at once with numpy. Each occurrence counts 1/sqrt(number of n-gram
 the message), which makes a linear score cheap: a sum of weights, no sorting.
 Digits are read as `0` so the model learns "an age", "a price", not particular numbers;
 the signals carry the values.
+
+The learned parts of the model read a `model_view` of each message, never the risk values
+themselves: prices and contacts are cut out, every age number reads `00`, and attachment file
+names are dropped. Risk enters only through the signal features in `RISK_FEATURES`, whose
+weights are held non-negative, so a child's age in place of an adult's, or a price added,
+can only raise a score (see fast_tier.py and cascade.py).
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,7 +40,6 @@ SIGNAL_FEATURES: tuple[str, ...] = (
     "price",
     "age",
     "minor age",
-    "adult age",
     "contact",
     "phone",
     "username or link",
@@ -55,6 +61,101 @@ SIGNAL_FEATURES: tuple[str, ...] = (
     "short text",
     "long text",
 )
+# Features that can only raise a score (their weights are bounded below by 0); the others
+# ("people counted": news counting victims, text length) may weigh either way.
+RISK_FEATURES: tuple[str, ...] = tuple(f for f in SIGNAL_FEATURES if f not in ("people counted", "short text", "long text"))
+RISK_MASK = np.array([f in RISK_FEATURES for f in SIGNAL_FEATURES])
+MASKED_AGE = "00"  # every age number as the learned parts read it
+_ATTACHMENT = re.compile(
+    r"<[^<>\n]{0,40}(?:omitted|attached|ضمیمه|مرفق|eklendi|dahil edilmedi)[^<>\n]{0,80}>"
+    r"|\S+\.(?:jpe?g|png|webp|gif|heic|mp4|3gp|mov|opus|ogg|m4a|mp3|pdf|docx?|vcf|webm)\b",
+    re.IGNORECASE,
+)
+_DIGIT_RUN = re.compile(r"\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A derived text and, per character, the index of the character it came from."""
+
+    text: str
+    positions: Sequence[int] | None  # None: the text itself (nothing was masked)
+
+    def source_span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the source text behind view[start:end]."""
+        if self.positions is None:
+            return start, end
+        n = len(self.positions)
+        if n == 0 or start >= end:
+            return 0, 0
+        start, end = max(0, min(start, n - 1)), max(1, min(end, n))
+        return self.positions[start], self.positions[end - 1] + 1
+
+
+def _spans_to_mask(analysis: Analysis, text: str, positions: Sequence[int] | None
+                   ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(spans to cut, age spans) of `text`, whose characters came from the original at `positions`
+    (None: `text` is the original)."""
+    cut: list[tuple[int, int]] = []
+    ages: list[tuple[int, int]] = []
+    for signal in analysis.signals:
+        if signal.type in ("price", "contact") or signal.type == "age":
+            if positions is None:
+                a, b = signal.start, signal.end
+            else:
+                a, b = bisect_left(positions, signal.start), bisect_left(positions, signal.end)
+            if a < b:
+                (ages if signal.type == "age" else cut).append((a, b))
+    cut += [m.span() for m in _ATTACHMENT.finditer(text)]
+    return cut, ages
+
+
+def _masked(text: str, cut: list[tuple[int, int]], ages: list[tuple[int, int]]) -> View:
+    """`text` with the `cut` spans replaced by one space and every digit run in `ages` by `00`."""
+    if not cut and not ages:
+        return View(text, None)
+    edits = sorted([(a, b, " ") for a, b in cut] + [(a, b, "age") for a, b in ages])
+    out: list[str] = []
+    positions: list[int] = []
+    at = 0
+    for a, b, what in edits:
+        if a < at:  # overlapping spans: the first one wins
+            continue
+        out.append(text[at:a])
+        positions.extend(range(at, a))
+        if what == " ":
+            out.append(" ")
+            positions.append(a)
+        else:
+            piece, last = text[a:b], 0
+            for m in _DIGIT_RUN.finditer(piece):
+                out.append(piece[last : m.start()] + MASKED_AGE)
+                positions.extend(range(a + last, a + m.start()))
+                positions.extend([a + m.start()] * len(MASKED_AGE))
+                last = m.end()
+            out.append(piece[last:])
+            positions.extend(range(a + last, b))
+        at = b
+    out.append(text[at:])
+    positions.extend(range(at, len(text)))
+    return View("".join(out), positions)
+
+
+def model_view(analysis: Analysis) -> View:
+    """The normalised text as the fast tier reads it (positions index the normalised text)."""
+    norm = analysis.normalised
+    text = norm.text[:MAX_CHARS]
+    if not analysis.signals and "." not in text and "<" not in text:
+        return View(text, None)
+    cut, ages = _spans_to_mask(analysis, text, norm.starts)
+    return _masked(text, cut, ages)
+
+
+def meaning_view(analysis: Analysis) -> str:
+    """The original text as the transformer tier reads it: the same masking as `model_view`."""
+    text = analysis.normalised.original[:MAX_CHARS]
+    cut, ages = _spans_to_mask(analysis, text, None)
+    return _masked(text, cut, ages).text
 
 
 def ngram_text(normalised: str) -> str:
@@ -180,21 +281,21 @@ def ngram_matrix(hashes: NgramHashes, n_rows: int, n_features: int) -> sp.csr_ma
     return matrix
 
 
-def signal_vector(analysis: Analysis) -> np.ndarray:
-    """Indicators of the signals found in one message, in the order of SIGNAL_FEATURES."""
+def signal_vector(analysis: Analysis, masked: View | None = None) -> np.ndarray:
+    """Indicators of the signals found in one message, in the order of SIGNAL_FEATURES.
+
+    Text length is read on the `model_view` (`masked`), so adding a price does not change it.
+    """
     kinds: set[str] = set()
     terms = 0
-    minor = adult = False
+    minor = False
     for signal in analysis.signals:
         kinds.add(signal.type)
         if signal.type == "term":
             kinds.add(f"term:{signal.subtype}")
             terms += 1
         elif signal.type == "age" and isinstance(signal.value, dict):
-            if signal.value.get("minor"):
-                minor = True
-            else:
-                adult = True
+            minor = minor or bool(signal.value.get("minor"))
         elif signal.type == "contact":
             kinds.add("phone" if signal.subtype == "phone" else "handle")
     person = "term:person" in kinds
@@ -202,12 +303,11 @@ def signal_vector(analysis: Analysis) -> np.ndarray:
     anyone = person or hidden  # interactions count a person word however it is written
     trade = any(f"term:{t}" in kinds for t in ("sale", "auction", "wanted", "transfer"))
     price, age = "price" in kinds, "age" in kinds
-    length = len(analysis.normalised.text)
+    length = len((masked or model_view(analysis)).text.strip())
     values = (
         price,
         age,
         minor,
-        adult,
         "contact" in kinds,
         "phone" in kinds,
         "handle" in kinds,
@@ -266,10 +366,11 @@ def _people_counted(analysis: Analysis) -> bool:
     return False
 
 
-def signal_matrix(analyses: Sequence[Analysis]) -> np.ndarray:
+def signal_matrix(analyses: Sequence[Analysis], masked: Sequence[View] | None = None) -> np.ndarray:
     if not analyses:
         return np.zeros((0, len(SIGNAL_FEATURES)), dtype=np.float32)
-    return np.vstack([signal_vector(a) for a in analyses])
+    views = masked if masked is not None else [model_view(a) for a in analyses]
+    return np.vstack([signal_vector(a, m) for a, m in zip(analyses, views)])
 
 
 def analyse_all(texts: Sequence[Any]) -> list[Analysis]:

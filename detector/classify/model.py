@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ModelError
 from ..gc_pause import cyclic_gc_paused
 from ..text import Analysis
-from .cascade import CascadeParams, cascade_scores
-from .fast_tier import FastTier
-from .features import analyse_all
+from .cascade import CascadeParams, Structure, cascade_scores
+from .fast_tier import FastParts, FastTier
+from .features import analyse_all, meaning_view
 
 if TYPE_CHECKING:
     from .registry import ModelFolder
@@ -63,7 +63,7 @@ class Model:
         card = folder.card
         try:
             fast = FastTier.from_arrays(folder.read_arrays(FAST_WEIGHTS), folder.read_json(FAST_PARAMS))
-            params = CascadeParams(**card["cascade"])
+            params = CascadeParams.from_dict(card["cascade"])
             float(card["threshold"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{folder.path}: incomplete model ({exc})") from exc
@@ -78,38 +78,84 @@ class Model:
                 return TransformerTier.from_files(files, str(folder.path / TRANSFORMER_DIR))
         return cls(card, fast, params, loader)
 
-    def predict(self, texts: Sequence[str | Analysis], *, explain: bool = True) -> list[Prediction]:
+    def predict(self, texts: Sequence[str | Analysis], *, explain: bool = True,
+                contexts: Sequence[Sequence[str]] | None = None) -> list[Prediction]:
         """One Prediction per text, with reasons when `explain`.
 
         An item may be an `Analysis` instead (a stored message's language and signals, see
-        `scoring.stored_analysis`): it is not analysed again.
+        `scoring.stored_analysis`): it is not analysed again. `contexts` gives, per text, the
+        earlier messages of its thread (a reply's parent, the sender's previous posts): a reply
+        that carries a number, a price or an auction word is also judged with its thread, and
+        keeps the higher score (its reasons say so).
         """
         with cyclic_gc_paused():  # many small dicts, no cycles: collections would walk every live object
-            return self._predict(texts, explain)
+            predictions = self._predict(texts, explain)
+            if contexts is not None:
+                self._with_context(texts, contexts, predictions, explain)
+            return predictions
 
     def _predict(self, texts: Sequence[str | Analysis], explain: bool) -> list[Prediction]:
         items = [t if isinstance(t, (str, Analysis)) else "" for t in texts]
         analyses = analyse_all(items)
-        texts = [t if isinstance(t, str) else t.normalised.original for t in items]
+        fast = self.fast.parts_and_reasons(analyses) if explain else self.fast.parts(analyses)
+        p_fast = self.fast.calibrated(fast.text + fast.signal)
         transformer = self.transformer if self.params.w_transformer else None
-        if explain:
-            p_fast, all_reasons = self.fast.proba_and_reasons(analyses)
-        else:
-            p_fast, all_reasons = self.fast.predict_proba(analyses)[:, 1], [[] for _ in analyses]
-        final, mask = cascade_scores(p_fast, transformer, self.params, texts)
+        final, mask, p_meaning = cascade_scores(p_fast, structure_of(fast), transformer, self.params,
+                                                [meaning_view(a) for a in analyses] if transformer else [],
+                                                self.threshold)
+        reasons = fast.reasons if explain else [[] for _ in analyses]
         predictions = []
-        for analysis, probability, by_transformer, reasons in zip(analyses, final, mask, all_reasons):
-            if by_transformer:
-                reasons.insert(0, {"kind": "transformer", "feature": "multilingual-e5 re-score", "weight": round(float(probability), 4)})
+        for i, (analysis, probability, by_transformer) in enumerate(zip(analyses, final, mask)):
+            own = reasons[i]
+            if by_transformer and explain:
+                own.insert(0, {"kind": "transformer", "feature": "meaning (multilingual-e5)",
+                               "weight": round(float(p_meaning[i]), 4)})
             predictions.append(
                 Prediction(
                     probability=round(float(probability), 6),
                     flagged=bool(probability >= self.threshold),
                     tier="transformer" if by_transformer else "fast",
-                    reasons=reasons,
+                    reasons=own,
                     language=analysis.language.code,
                     language_confidence=round(float(analysis.language.confidence), 4),
                     signals=[s.to_dict() for s in analysis.signals],
                 )
             )
         return predictions
+
+    def _with_context(self, texts: Sequence[str | Analysis], contexts: Sequence[Sequence[str]],
+                      predictions: list[Prediction], explain: bool) -> None:
+        """Raise a reply to its thread's score when the reply reads as a bid or an offer in it."""
+        plain = [t if isinstance(t, str) else t.normalised.original for t in texts]
+        rows = [i for i, (p, c) in enumerate(zip(predictions, contexts))
+                if c and not p.flagged and _reads_as_bid(plain[i], p)]
+        if not rows:
+            return
+        joined = ["\n".join([*contexts[i][-CONTEXT_WINDOW:], plain[i]]) for i in rows]
+        for i, thread in zip(rows, self._predict(joined, explain=False)):
+            if thread.probability > predictions[i].probability:
+                predictions[i].probability = thread.probability
+                predictions[i].flagged = thread.flagged
+                if explain:
+                    predictions[i].reasons.insert(0, {"kind": "context", "feature": "read with its thread",
+                                                      "weight": round(thread.probability, 4)})
+
+
+CONTEXT_WINDOW = 3  # earlier messages of a thread read with a reply
+
+
+def _reads_as_bid(text: str, prediction: Prediction) -> bool:
+    """A reply with a number or an auction or sale word: what a bid or an offer in a thread carries."""
+    return any(c.isdigit() for c in text) or any(
+        s["type"] == "term" and s["subtype"] in ("auction", "sale") for s in prediction.signals)
+
+
+def structure_of(fast: FastParts) -> Structure:
+    """Routing and floor inputs from the fast tier's reading of a batch."""
+    person = fast.column("person term") | fast.column("hidden person word")
+    return Structure(
+        text_margin=fast.text,
+        signal_margin=fast.signal,
+        routed_by_structure=fast.column("age") | person,
+        minor_for_money=fast.column("minor age") & fast.column("price"),
+    )

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..text import Analysis
-from .features import SIGNAL_FEATURES, NgramHashes
+from .features import SIGNAL_FEATURES, NgramHashes, View
 
 _LETTER = re.compile(r"[^\W\d_]")  # what `features.skeleton_text` keeps
 _SPACE = re.compile(r"\s")  # what separates words
@@ -73,16 +73,19 @@ class _Words:
 
 def batch_reasons(
     analyses: Sequence[Analysis],
+    masked: Sequence[View],
     texts: Sequence[str],
     views: Sequence[NgramHashes],
     ngram_coef: np.ndarray,
     signal_values: np.ndarray,
     top: int,
 ) -> list[list[dict[str, Any]]]:
-    """Per message, up to `top` words and `top` signals by weight, the strongest `top + 3` kept.
+    """Per message, up to `top` words and `top` signals by weight, the strongest `top + 3` kept,
+    each word once (its strongest occurrence).
 
-    `views` are the text view and then (optionally) the letters-only view of `texts` (the
-    `ngram_text`s of the analyses); `signal_values` are the signal features times their weights.
+    `masked` are the analyses' `model_view`s and `texts` their `ngram_text`s; `views` are the
+    text view and then (optionally) the letters-only view of `texts`; `signal_values` are the
+    signal features times their weights.
     """
     words = _Words(texts)
     counts = np.sum([v.counts for v in views], axis=0) if views else np.zeros(len(texts))
@@ -98,9 +101,11 @@ def batch_reasons(
     rows = words.rows[chosen]
     starts = words.starts[chosen] - words.offsets[rows] - 1  # ngram_text adds one space in front
     ends = starts + words.ends[chosen] - words.starts[chosen]
+    seen: list[set[str]] = [set() for _ in texts]
     for row, start, end, weight in zip(rows.tolist(), starts.tolist(), ends.tolist(), totals[chosen].tolist()):
-        feature = original_span(analyses[row], start, end)
-        if feature:
+        feature = original_span(analyses[row], *masked[row].source_span(start, end))
+        if feature and feature.lower() not in seen[row]:
+            seen[row].add(feature.lower())
             reasons[row].append({"kind": "ngram", "feature": feature, "weight": round(weight, 4)})
     signal_rows, signal_cols = np.nonzero(signal_values)
     strongest = _strongest(signal_rows, signal_values[signal_rows, signal_cols], top)

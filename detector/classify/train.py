@@ -17,16 +17,26 @@ from typing import Any
 
 import numpy as np
 
-from .cascade import CascadeParams, choose_high, choose_low, choose_threshold, combine, fit_combiner
+from .cascade import (
+    CascadeParams,
+    Structure,
+    choose_floor_gate,
+    choose_route_margin,
+    choose_threshold,
+    combine,
+    fit_combiner,
+    routed,
+)
 from .evaluate import Labelled, evaluate_records, read_labelled
 from .fast_tier import FastTier
-from .features import analyse_all
-from .model import FAST_PARAMS, FAST_WEIGHTS, TRANSFORMER_DIR, Model
+from .features import analyse_all, meaning_view
+from .model import FAST_PARAMS, FAST_WEIGHTS, TRANSFORMER_DIR, Model, structure_of
 from .registry import json_bytes, npz_bytes, write_folder
 
 HANDWRITTEN_EVAL = Path(__file__).resolve().parents[2] / "tests" / "data" / "handwritten_eval.jsonl"
 MIN_RECALL = 0.95
-TRANSFORMER_TRAIN_CAP = 2400  # messages embedded to train the head (about a minute of CPU at int8)
+HANDWRITTEN_TEST = Path(__file__).resolve().parents[2] / "tests" / "data" / "handwritten_test"
+TRANSFORMER_TRAIN_CAP = 5000  # messages embedded to train the head (about a minute of CPU at int8)
 
 Stage = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance(n)
 
@@ -45,10 +55,10 @@ def _quiet_stage(_description: str, _total: int) -> Callable[[int], None]:
 
 
 def data_hash(examples: Sequence[Any]) -> str:
-    """SHA-256 of the corpus content (text, label, language, kind, family, split)."""
+    """SHA-256 of the corpus content (text, label, language, kind, family, split, context)."""
     digest = hashlib.sha256()
     for e in examples:
-        row = [e.text, int(e.label), e.lang, e.kind, e.family, e.split]
+        row = [e.text, int(e.label), e.lang, e.kind, e.family, e.split, list(getattr(e, "context", ()))]
         digest.update(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
     return digest.hexdigest()
 
@@ -76,13 +86,15 @@ def train_model(train: Sequence[Any], val: Sequence[Any], *, transformer: bool, 
     y_val = np.array([int(e.label) for e in val])
     train_an = _analyse([e.text for e in train], stage, "Analysing training messages")
     val_an = _analyse([e.text for e in val], stage, "Analysing validation messages")
-    advance = stage("Fitting the fast tier", 1)
+    advance = stage("Fitting the fast tier (risk weights >= 0)", 1)
     fast = FastTier(n_features=n_features).fit(train_an, y_train, X_calib=val_an, y_calib=y_val)
     advance(1)
-    p_val = fast.predict_proba(val_an)[:, 1]
+    val_parts = fast.parts(val_an)
+    p_val = fast.calibrated(val_parts.text + val_parts.signal)
     params, files, tier, final = CascadeParams(), {}, None, p_val
     if transformer:
-        tier, params, files, final = _fit_transformer(train, y_train, val, y_val, p_val, seed, stage)
+        tier, params, files, final = _fit_transformer(train_an, y_train, val_an, y_val, structure_of(val_parts),
+                                                      p_val, seed, stage)
     threshold = choose_threshold(final, y_val, MIN_RECALL)
     arrays, fast_params = fast.to_arrays()
     files |= {FAST_WEIGHTS: npz_bytes(arrays), FAST_PARAMS: json_bytes(fast_params)}
@@ -92,28 +104,31 @@ def train_model(train: Sequence[Any], val: Sequence[Any], *, transformer: bool, 
 
 
 def _fit_transformer(
-    train: Sequence[Any], y_train: np.ndarray, val: Sequence[Any], y_val: np.ndarray, p_val: np.ndarray,
-    seed: int, stage: Stage,
+    train_an: Sequence[Any], y_train: np.ndarray, val_an: Sequence[Any], y_val: np.ndarray, structure: Structure,
+    p_val: np.ndarray, seed: int, stage: Stage,
 ) -> tuple[Any, CascadeParams, dict[str, bytes], np.ndarray]:
-    """Train the head on a balanced sample of train; band and combination from validation.
-
-    Returns the tier, the cascade numbers, the head's files and the validation's final scores.
-    """
+    """Train the head on a balanced sample of train (masked views); routing, combination and the
+    minor floor from validation. Returns the tier, the cascade numbers, the head's files and the
+    validation's final scores (before the floor, which needs the threshold)."""
     from .transformer_tier import TransformerTier
 
-    low, high = choose_low(p_val, y_val), choose_high(p_val, y_val)
     sample = _transformer_sample(y_train, seed, TRANSFORMER_TRAIN_CAP)
     advance = stage("Training the transformer head (multilingual-e5)", 1)
-    tier = TransformerTier().fit([train[i].text for i in sample], y_train[sample])
+    tier = TransformerTier().fit([meaning_view(train_an[i]) for i in sample], y_train[sample])
     advance(1)
-    band = np.flatnonzero((p_val >= low) & (p_val < high))
+    route_margin = choose_route_margin(structure.text_margin, y_val, structure.routed_by_structure)
+    band = np.flatnonzero(routed(CascadeParams(route_margin=route_margin), structure))
     advance = stage("Fitting the cascade on validation", 1)
-    p_trans = tier.predict_proba([val[i].text for i in band])[:, 1] if len(band) else np.zeros(0)
-    w_fast, w_trans, bias = fit_combiner(p_val[band], p_trans, y_val[band])
+    p_trans = tier.predict_proba([meaning_view(val_an[i]) for i in band])[:, 1] if len(band) else np.zeros(0)
+    band_structure = Structure(structure.text_margin[band], structure.signal_margin[band],
+                               structure.routed_by_structure[band], structure.minor_for_money[band])
+    w_fast, w_trans, w_risk, bias = fit_combiner(band_structure, p_trans, y_val[band])
+    gate = choose_floor_gate(p_trans, y_val[band], band_structure.minor_for_money)
     advance(1)
-    params = CascadeParams(low=low, high=high, w_fast=w_fast, w_transformer=w_trans, bias=bias)
+    params = CascadeParams(route_margin=route_margin, w_fast=w_fast, w_transformer=w_trans, w_risk=w_risk,
+                           bias=bias, floor_gate=gate)
     final = p_val.copy()
-    final[band] = combine(params, p_val[band], p_trans)
+    final[band] = combine(params, band_structure, p_trans)
     files = {f"{TRANSFORMER_DIR}/{name}": data for name, data in tier.to_files().items()}
     return tier, params, files, final
 

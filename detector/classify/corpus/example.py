@@ -15,6 +15,7 @@ class Example:
     kind: str  # sale, auction, wanted, domestic_transfer, obfuscated; animal, news, ...
     family: str  # "kind/lang/layout": the template family; each belongs to one split
     split: str  # train | val | test
+    context: tuple[str, ...] = ()  # earlier messages of the thread (replies)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

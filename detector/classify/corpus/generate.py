@@ -13,6 +13,7 @@ from .lexicon import PLACES, Lexicon
 from .noise import informal
 from .obfuscate import obfuscate
 from .partition import SPLIT_WEIGHTS, layouts_for, pick
+from .styles import Style
 
 LANGS = ("ar", "ckb", "kmr", "fa", "tr", "en")
 ALL_LANGS = LANGS + ("mixed",)
@@ -20,6 +21,7 @@ MIXED_PAIRS = (
     ("ar", "en"), ("kmr", "tr"), ("ckb", "ar"), ("fa", "en"), ("tr", "en"), ("kmr", "en"), ("ckb", "en"), ("ar", "tr"),
 )
 POSITIVE_RATE = 0.3
+STYLE_RATE = 0.45  # share of messages written from the free-form styles (styles.py) rather than layouts
 INFORMAL_RATE = 0.3  # share of messages typed informally (see noise.py)
 POSITIVE_KINDS = {"sale": 0.32, "auction": 0.12, "wanted": 0.16, "domestic_transfer": 0.2, "obfuscated": 0.2}
 NEGATIVE_KINDS = {
@@ -38,7 +40,19 @@ def _load_lexicons() -> dict[str, Lexicon]:
     return {lang: importlib.import_module(f"{__package__}.lexicon_{lang}").LEXICON for lang in LANGS}
 
 
+def _load_styles() -> dict[tuple[str, int], tuple[Style, ...]]:
+    """(language, label) -> the styles of that language and label."""
+    out: dict[tuple[str, int], tuple[Style, ...]] = {}
+    for lang in LANGS:
+        styles = importlib.import_module(f"{__package__}.styles_{lang}").STYLES
+        for label in (0, 1):
+            out[(lang, label)] = tuple(s for s in styles if s.label == label)
+    return out
+
+
 LEXICONS = _load_lexicons()
+STYLES = _load_styles()
+_ANIMAL_KINDS = ("animal", "goods_auction")
 
 
 class _Writer:
@@ -194,10 +208,48 @@ def _prose(w: _Writer, kind: str) -> Parts:
     return parts
 
 
+def _style_age(rng: random.Random, style: Style) -> int:
+    """An age for a style's {age}: a child's or an adult's as the style says, else either."""
+    if style.label == 0 and style.kind in _ANIMAL_KINDS:
+        return rng.randint(1, 12)
+    minor = style.minor if style.minor is not None else rng.random() < 0.5
+    return rng.randint(6, 17) if minor else rng.randint(18, 34)
+
+
+def _render(w: _Writer, style: Style, template: str) -> str:
+    rng, lex = w.rng, w.lead
+    listing = style.label == 1 or style.kind in ("news_quote", "ransom_appeal")
+    low, high = (300, 15000) if listing else (20, 8000)
+    slots = {
+        "age": w.native(lex, str(_style_age(rng, style))),
+        "age2": w.native(lex, str(_style_age(rng, style))),
+        "price": w.money(lex, low, high, gulf=style.kind in ("domestic_transfer", "job_offer")),
+        "num": w.native(lex, str(rng.randint(2, 99))),
+        "place": w.place(lex, style.kind in ("domestic_transfer", "job_offer")),
+        "contact": w.contact(lex),
+        "name": rng.choice(fields.NAMES_FEMALE[lex.lang]),
+    }
+    return template.format(**slots)
+
+
+def _styled(rng: random.Random, split: str, label: int, lang: str) -> Example:
+    """One message written from a free-form style of `lang`."""
+    writer = _Writer(rng, split, (lang,))
+    style = rng.choice(STYLES[(lang, label)])
+    text = _render(writer, style, writer.pick(style.templates)).strip()
+    context = (_render(writer, style, writer.pick(style.context)).strip(),) if style.context else ()
+    if rng.random() < INFORMAL_RATE:
+        text = informal(text, (lang,), rng)
+    return Example(text=text, label=label, lang=lang, kind=style.kind, family=f"{style.kind}/{lang}/style",
+                   split=split, context=context)
+
+
 def draft(rng: random.Random) -> Example:
     """One random message."""
     split = rng.choices(tuple(SPLIT_WEIGHTS), tuple(SPLIT_WEIGHTS.values()))[0]
     label = int(rng.random() < POSITIVE_RATE)
+    if rng.random() < STYLE_RATE:
+        return _styled(rng, split, label, rng.choice(LANGS))
     kinds = POSITIVE_KINDS if label else NEGATIVE_KINDS
     kind = rng.choices(tuple(kinds), tuple(kinds.values()))[0]
     lang = rng.choice(ALL_LANGS)
