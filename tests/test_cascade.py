@@ -7,19 +7,17 @@ import shutil
 
 import numpy as np
 import pytest
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
 
 from detector.classify.cascade import (
     CascadeParams,
+    Structure,
     cascade_scores,
-    choose_high,
-    choose_low,
+    choose_floor_gate,
     choose_threshold,
     fit_combiner,
 )
-from detector.classify.features import analyse_all
+from detector.classify.features import analyse_all, meaning_view
+from detector.classify.model import structure_of
 from detector.classify.registry import load_model, open_folder
 from detector.errors import ModelError
 
@@ -43,20 +41,27 @@ def test_threshold_takes_the_lowest_of_nearly_equal_f1() -> None:
     assert choose_threshold(p, y, min_recall=0.8, f1_tolerance=0.06) == pytest.approx(0.3)
 
 
-def test_band_low_keeps_recall_and_high_is_precise() -> None:
-    assert choose_low(P, Y, recall=0.99) == pytest.approx(0.3)
-    high = choose_high(P, Y, precision=0.99)
-    assert high == pytest.approx(0.6)
-    assert (Y[P >= high] == 1).all()
+def _structure(text: np.ndarray, signal: np.ndarray, minor: np.ndarray | None = None) -> Structure:
+    n = len(text)
+    return Structure(text, signal, np.zeros(n, dtype=bool), np.zeros(n, dtype=bool) if minor is None else minor)
 
 
-def test_combiner_learns_to_trust_the_informative_tier() -> None:
+def test_combiner_trusts_the_informative_tier_and_never_weighs_risk_down() -> None:
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 400)
     informative = np.clip(np.where(y == 1, 0.8, 0.2) + rng.normal(0, 0.1, 400), 0.01, 0.99)
-    noise = rng.uniform(0.01, 0.99, 400)
-    w_noise, w_informative, _bias = fit_combiner(noise, informative, y)
-    assert w_informative > 5 * abs(w_noise)
+    noise = rng.normal(0, 1, 400)
+    anti_risk = np.where(y == 1, 0.0, 2.0) + rng.normal(0, 0.1, 400)  # a risk margin the data would weigh negatively
+    w_fast, w_transformer, w_risk, _bias = fit_combiner(_structure(noise, anti_risk), informative, y)
+    assert w_transformer > 5 * abs(w_fast)
+    assert w_risk == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_floor_gate_lets_few_minor_for_money_non_listings_through() -> None:
+    p = np.linspace(0.0, 0.9, 100)  # the gate never rises above 0.95
+    y = np.zeros(100, dtype=int)
+    gate = choose_floor_gate(p, y, np.ones(100, dtype=bool), max_false=0.02)
+    assert ((p >= gate) & (y == 0)).sum() <= 2
 
 
 @pytest.fixture(scope="module")
@@ -64,18 +69,36 @@ def model(tiny_model_dir):
     return load_model(tiny_model_dir)
 
 
-def test_transformer_rescoring_happens_only_inside_the_band(model) -> None:
-    texts = ["girl for sale age 15 price 2000$", "kitten for sale 2 months 50$", "hello", "maid for transfer 500 KWD"]
-    second = make_pipeline(HashingVectorizer(n_features=2**10), LogisticRegression())
-    second.fit(texts, [1, 0, 0, 1])
+class _Meaning:
+    """A stand-in second tier over texts: a fixed probability per masked text (records its inputs)."""
+
+    def __init__(self, p: float) -> None:
+        self.p, self.seen = p, []
+
+    def predict_proba(self, texts):
+        self.seen += list(texts)
+        return np.column_stack([np.full(len(texts), 1 - self.p), np.full(len(texts), self.p)])
+
+
+def test_meaning_judges_every_message_with_an_age_or_a_person_and_reads_the_masked_view(model) -> None:
+    texts = ["girl for sale age 15 price 2000$", "iPhone 13 for sale 400$ call 0770 123 4567", "hello",
+             "she is 19 years old, goes to the highest offer"]
     analyses = analyse_all(texts)
-    p_fast = model.fast.predict_proba(analyses)[:, 1]
-    low, high = float(np.sort(p_fast)[1]), float(np.sort(p_fast)[3])
-    params = CascadeParams(low=low, high=high, w_fast=0.5, w_transformer=2.0, bias=0.0)
-    final, mask = cascade_scores(p_fast, second, params, texts)
-    assert np.array_equal(mask, (p_fast >= low) & (p_fast < high)) and mask.sum() == 2
-    assert np.allclose(final[~mask], p_fast[~mask])
-    assert not np.allclose(final[mask], p_fast[mask])
+    parts = model.fast.parts(analyses)
+    structure = structure_of(parts)
+    meaning = _Meaning(0.9)
+    params = CascadeParams(w_fast=0.1, w_transformer=2.0, w_risk=0.5, floor_gate=0.5)
+    p_fast = model.fast.calibrated(parts.text + parts.signal)
+    final, mask, _p = cascade_scores(p_fast, structure, meaning, params, [meaning_view(a) for a in analyses], 0.9)
+    assert mask.tolist() == [True, False, False, True]  # ages and person words route; priced goods do not
+    assert np.allclose(final[~mask], p_fast[~mask]) and not np.allclose(final[mask], p_fast[mask])
+    assert "2000" not in meaning.seen[0] and "15" not in meaning.seen[0] and "00" in meaning.seen[0]
+    assert final[0] >= 0.9  # a minor offered for money, read as a listing: at least the threshold
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model_dir):
+    return load_model(tiny_model_dir)
 
 
 def test_model_folder_has_card_checksums_and_safe_files_only(tiny_model_dir) -> None:
@@ -156,9 +179,9 @@ def test_the_same_weights_with_another_band_are_another_version() -> None:
     from detector.classify.train import model_version
 
     files, when = {"fast_tier.npz": b"weights"}, datetime(2026, 11, 21, tzinfo=UTC)
-    card = {"threshold": 0.2, "cascade": {"low": 0.1, "high": 0.8}}
+    card = {"threshold": 0.2, "cascade": {"w_risk": 0.1, "floor_gate": 0.8}}
     version = model_version("default", files, card, when)
     assert version.startswith("default-20261121-")
     assert version == model_version("default", files, {**card}, when)
-    assert version != model_version("default", files, {**card, "cascade": {"low": 0.2, "high": 0.8}}, when)
+    assert version != model_version("default", files, {**card, "cascade": {"w_risk": 0.2, "floor_gate": 0.8}}, when)
     assert version != model_version("default", files, {**card, "threshold": 0.3}, when)

@@ -83,7 +83,7 @@ def test_save_load_round_trip_gives_identical_probabilities(tier, tmp_path) -> N
     texts = [t for t, _ in HELD_OUT]
     np.testing.assert_array_equal(loaded.predict_proba(texts), tier.predict_proba(texts))
     assert loaded.get_params() == tier.get_params() and list(loaded.classes_) == list(tier.classes_)
-    assert loaded.encoder_id_ == tier.encoder_id_ and tier.encoder_id_.endswith("+int8")
+    assert loaded.encoder_id_ == tier.encoder_id_ and tier.encoder_id_.endswith("+int8row")
 
 
 def test_head_refuses_embeddings_of_another_encoder(tier, tmp_path) -> None:

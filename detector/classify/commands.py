@@ -50,7 +50,7 @@ def _load(model_name: str) -> Any:
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Model folder to write (replaced only when training succeeds); default models/default with "
                    "--synthetic, else a new models/candidate-DATE.")
-@click.option("--n", "n", type=click.IntRange(min=600), default=24_000, show_default=True, help="Corpus size.")
+@click.option("--n", "n", type=click.IntRange(min=600), default=40_000, show_default=True, help="Corpus size.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Corpus and sampling seed.")
 @click.option("--no-transformer", is_flag=True, help="Fast tier only (no multilingual-e5 tier).")
 @labels_options
@@ -111,15 +111,22 @@ def evaluate_command(data: Path | None, model_name: str, compare: tuple[str, str
 @click.option("--timezone", default="UTC", show_default=True, help="Time zone of the export's local times.")
 def classify_command(file: Path, model_name: str, timezone: str) -> None:
     """Classify FILE without a database: JSON Lines with a `text` field, or an export file.
-    Writes JSON Lines to stdout with score, flagged, language, signals and reasons."""
+    Writes JSON Lines to stdout with score, flagged, language, signals and reasons.
+
+    A reply is also read with its thread: the message it replies to and its sender's previous
+    messages in the chat (or a `context` list of earlier texts given on its JSON line)."""
+    from .context import ThreadMemory
     from .inputs import read_items
 
     model = _load(model_name)
     counts = {"messages": 0, "flagged": 0, "skipped": 0}
     batch: list[dict[str, Any]] = []
+    contexts: list[list[str]] = []
+    threads = ThreadMemory()
 
     def flush() -> None:
-        for item, prediction in zip(batch, model.predict([i["text"] for i in batch])):
+        predictions = model.predict([i["text"] for i in batch], contexts=contexts)
+        for item, prediction in zip(batch, predictions):
             out = {**item, "score": prediction.probability, "flagged": prediction.flagged,
                    "tier": prediction.tier, "language": prediction.language,
                    "signals": prediction.signals, "reasons": prediction.reasons}
@@ -127,11 +134,14 @@ def classify_command(file: Path, model_name: str, timezone: str) -> None:
             counts["flagged"] += prediction.flagged
         counts["messages"] += len(batch)
         batch.clear()
+        contexts.clear()
 
     for item in read_items(file, timezone=timezone):
         if item is None:
             counts["skipped"] += 1
             continue
+        contexts.append(threads.context_of(item))
+        threads.remember(item)
         batch.append(item)
         if len(batch) >= BATCH:
             flush()

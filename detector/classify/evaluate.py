@@ -17,12 +17,19 @@ TRUE_LABELS = {"1", "true", "yes", "listing", "positive"}
 FALSE_LABELS = {"0", "false", "no", "not_listing", "negative"}
 
 
+NEWS_KINDS = frozenset({"news", "news_quote", "advocacy"})
+APPEAL_KINDS = frozenset({"ransom_appeal", "rescue_appeal"})
+CONFIDENTLY_WRONG = 0.05  # a listing scored below this is confidently missed
+
+
 @dataclass(frozen=True)
 class Labelled:
     text: str
     label: int
     lang: str | None = None
     kind: str | None = None
+    minor: bool | None = None  # a listing of a child
+    context: tuple[str, ...] = ()  # earlier messages of its thread
 
 
 def parse_label(value: Any) -> int | None:
@@ -40,17 +47,22 @@ def parse_label(value: Any) -> int | None:
 
 
 def read_labelled(path: str | Path) -> tuple[list[Labelled], int]:
-    """Records with `text` and `label` (optional `lang`, `kind`) and the count of lines skipped."""
+    """Records with `text` and `label` (optional `lang`, `kind`, `minor`, `context`) and the count
+    of lines skipped. `path` is a JSON Lines file or a folder of them (read in name order)."""
     records: list[Labelled] = []
     skipped = 0
-    for row in json_objects(path):
+    path = Path(path)
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    for row in (row for file in files for row in json_objects(file)):
         label = parse_label(row.get("label")) if row is not None else None
         if label is None or not isinstance(row.get("text"), str):
             skipped += 1
             continue
-        lang, kind = row.get("lang"), row.get("kind")
+        lang, kind, context = row.get("lang"), row.get("kind"), row.get("context")
         records.append(Labelled(row["text"], label, lang if isinstance(lang, str) else None,
-                                kind if isinstance(kind, str) else None))
+                                kind if isinstance(kind, str) else None,
+                                row["minor"] if isinstance(row.get("minor"), bool) else None,
+                                tuple(c for c in context if isinstance(c, str)) if isinstance(context, list) else ()))
     if not records:
         raise InputError(path, f"no usable line (a JSON object with text and label); {skipped} skipped")
     return records, skipped
@@ -94,11 +106,13 @@ def evaluate_records(model: Any, records: Sequence[Labelled], baseline: Callable
     if baseline is None:
         from .baseline import keyword_alert as baseline
     texts = [r.text for r in records]
+    contexts = [list(r.context) for r in records]
     scores = np.zeros(len(texts))
     flagged = np.zeros(len(texts), dtype=bool)  # as the model flags, not recomputed from a rounded score
     languages: list[str] = []
     for start in range(0, len(texts), batch_size):
-        batch = model.predict(texts[start : start + batch_size], explain=False)
+        batch = model.predict(texts[start : start + batch_size], explain=False,
+                              contexts=contexts[start : start + batch_size])
         scores[start : start + len(batch)] = [p.probability for p in batch]
         flagged[start : start + len(batch)] = [p.flagged for p in batch]
         languages += [p.language for p in batch]
@@ -109,10 +123,24 @@ def evaluate_records(model: Any, records: Sequence[Labelled], baseline: Callable
     langs = [r.lang or detected for r, detected in zip(records, languages)]
     kinds = [r.kind or ("listing" if r.label else "other") for r in records]
 
+    minors = np.array([bool(r.minor) and r.label == 1 for r in records])
+    news = np.array([r.kind in NEWS_KINDS and r.label == 0 for r in records])
+    appeals = np.array([r.kind in APPEAL_KINDS and r.label == 0 for r in records])
+
+    def share(mask: np.ndarray, of: np.ndarray) -> float | None:
+        return float(of[mask].mean()) if mask.any() else None
+
     def both(idx: np.ndarray) -> dict[str, Any]:
+        listings = y[idx] == 1
         return {
             "model": binary_metrics(y[idx], flagged[idx], scores[idx]),
             "baseline": binary_metrics(y[idx], keyword[idx], keyword[idx].astype(float)),
+            "field": {
+                "minor_recall": share(minors[idx], flagged[idx]),
+                "news_fp_rate": share(news[idx], flagged[idx]),
+                "appeal_fp_rate": share(appeals[idx], flagged[idx]),
+                "confidently_wrong": share(listings, scores[idx] < CONFIDENTLY_WRONG),
+            },
         }
 
     return {
@@ -154,3 +182,12 @@ def render_report(report: dict[str, Any], console: Any, title: str = "") -> None
                 *(_fmt(base[c]) for c in ("precision", "recall", "f1", "false_positive_rate")),
             )
         console.print(table)
+    field = Table(title=f"{title}Field figures — recall on listings of minors, false alarms on news and appeals, "
+                        f"listings scored below {CONFIDENTLY_WRONG}")
+    for name in ("Language", "minor recall", "news FP", "appeal FP", "confidently wrong"):
+        field.add_column(name, justify="left" if name == "Language" else "right")
+    for key, value in [("all", report["overall"]), *report["by_language"].items()]:
+        f = value["field"]
+        field.add_row(escape(key), *(_fmt(f[c]) for c in ("minor_recall", "news_fp_rate", "appeal_fp_rate",
+                                                          "confidently_wrong")))
+    console.print(field)

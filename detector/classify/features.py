@@ -66,6 +66,7 @@ SIGNAL_FEATURES: tuple[str, ...] = (
 RISK_FEATURES: tuple[str, ...] = tuple(f for f in SIGNAL_FEATURES if f not in ("people counted", "short text", "long text"))
 RISK_MASK = np.array([f in RISK_FEATURES for f in SIGNAL_FEATURES])
 MASKED_AGE = "00"  # every age number as the learned parts read it
+MIN_CHILD_AGE = 3  # "minor age" counts ages from 3: a canary "1 yr old" is no child offered
 _ATTACHMENT = re.compile(
     r"<[^<>\n]{0,40}(?:omitted|attached|ضمیمه|مرفق|eklendi|dahil edilmedi)[^<>\n]{0,80}>"
     r"|\S+\.(?:jpe?g|png|webp|gif|heic|mp4|3gp|mov|opus|ogg|m4a|mp3|pdf|docx?|vcf|webm)\b",
@@ -138,7 +139,17 @@ def _masked(text: str, cut: list[tuple[int, int]], ages: list[tuple[int, int]]) 
         at = b
     out.append(text[at:])
     positions.extend(range(at, len(text)))
-    return View("".join(out), positions)
+    return _single_spaced("".join(out), positions)
+
+
+def _single_spaced(text: str, positions: list[int]) -> View:
+    """Runs of spaces left by cut spans become one space; none at either end."""
+    keep = [i for i, c in enumerate(text) if c != " " or (0 < i and text[i - 1] != " ")]
+    while keep and text[keep[-1]] == " ":
+        keep.pop()
+    if keep and text[keep[0]] == " ":
+        keep.pop(0)
+    return View("".join(text[i] for i in keep), [positions[i] for i in keep])
 
 
 def model_view(analysis: Analysis) -> View:
@@ -295,7 +306,7 @@ def signal_vector(analysis: Analysis, masked: View | None = None) -> np.ndarray:
             kinds.add(f"term:{signal.subtype}")
             terms += 1
         elif signal.type == "age" and isinstance(signal.value, dict):
-            minor = minor or bool(signal.value.get("minor"))
+            minor = minor or (bool(signal.value.get("minor")) and signal.value.get("min", 0) >= MIN_CHILD_AGE)
         elif signal.type == "contact":
             kinds.add("phone" if signal.subtype == "phone" else "handle")
     person = "term:person" in kinds

@@ -88,5 +88,7 @@ def _export(path: Path, kind: str, timezone: str) -> Iterator[dict[str, Any] | N
                 "external_id": record.external_id,
                 "sent_at": record.sent_at.isoformat() if record.sent_at else None,
                 "sender_name": record.sender_name,
+                "sender_id": record.sender_id,
+                "reply_to": record.reply_to,
                 "text": record.text,
             }

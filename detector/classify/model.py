@@ -85,8 +85,9 @@ class Model:
         An item may be an `Analysis` instead (a stored message's language and signals, see
         `scoring.stored_analysis`): it is not analysed again. `contexts` gives, per text, the
         earlier messages of its thread (a reply's parent, the sender's previous posts): a reply
-        that carries a number, a price or an auction word is also judged with its thread, and
-        keeps the higher score (its reasons say so).
+        that carries a number or an auction or sale word is also judged joined to its thread, and
+        takes that score when it is higher than its own and than the thread's alone (its reasons
+        say so).
         """
         with cyclic_gc_paused():  # many small dicts, no cycles: collections would walk every live object
             predictions = self._predict(texts, explain)
@@ -131,9 +132,13 @@ class Model:
                 if c and not p.flagged and _reads_as_bid(plain[i], p)]
         if not rows:
             return
-        joined = ["\n".join([*contexts[i][-CONTEXT_WINDOW:], plain[i]]) for i in rows]
-        for i, thread in zip(rows, self._predict(joined, explain=False)):
-            if thread.probability > predictions[i].probability:
+        threads = ["\n".join(contexts[i][-CONTEXT_WINDOW:]) for i in rows]
+        joined = [f"{thread}\n{plain[i]}" for i, thread in zip(rows, threads)]
+        scored = self._predict(joined + threads, explain=False)
+        for i, thread, alone in zip(rows, scored[: len(rows)], scored[len(rows) :]):
+            # the reply must add to its thread's reading as a sale: a kitten ad posted after a
+            # listing reads less like one when joined to it, a bid on the listing does not
+            if thread.probability > predictions[i].probability and thread.probability >= alone.probability:
                 predictions[i].probability = thread.probability
                 predictions[i].flagged = thread.flagged
                 if explain:

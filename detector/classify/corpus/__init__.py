@@ -16,11 +16,11 @@ from pathlib import Path
 from ...atomic import atomic_path
 from ...errors import InputError
 from .example import Example
-from .generate import ALL_LANGS, LANGS, NEGATIVE_KINDS, POSITIVE_KINDS, draft
+from .generate import ALL_LANGS, LANGS, LISTING_KINDS, NEGATIVE_KINDS, NON_LISTING_KINDS, POSITIVE_KINDS, draft
 from .partition import SPLITS
 
 __all__ = [
-    "ALL_LANGS", "LANGS", "NEGATIVE_KINDS", "POSITIVE_KINDS", "SPLITS",
+    "ALL_LANGS", "LANGS", "LISTING_KINDS", "NEGATIVE_KINDS", "NON_LISTING_KINDS", "POSITIVE_KINDS", "SPLITS",
     "Example", "generate_corpus", "iter_corpus", "write_jsonl",
 ]
 

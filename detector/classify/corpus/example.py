@@ -18,4 +18,4 @@ class Example:
     context: tuple[str, ...] = ()  # earlier messages of the thread (replies)
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return asdict(self) | {"context": list(self.context)}

@@ -12,8 +12,8 @@ from .layouts import LISTING_LAYOUTS, PROSE_LAYOUTS, Parts
 from .lexicon import PLACES, Lexicon
 from .noise import informal
 from .obfuscate import obfuscate
-from .partition import SPLIT_WEIGHTS, layouts_for, pick
-from .styles import Style
+from .partition import SPLIT_WEIGHTS, layouts_for, pick, split_of_position
+from .styles import LISTING_STYLES, NEGATIVE_STYLES, Style
 
 LANGS = ("ar", "ckb", "kmr", "fa", "tr", "en")
 ALL_LANGS = LANGS + ("mixed",)
@@ -28,6 +28,8 @@ NEGATIVE_KINDS = {
     "animal": 0.12, "goods": 0.08, "vehicle": 0.07, "weapon": 0.1, "missing_person": 0.11, "news": 0.11,
     "advocacy": 0.08, "rescue_appeal": 0.06, "donation": 0.05, "job_offer": 0.08, "recruitment": 0.05, "chat": 0.09,
 }
+LISTING_KINDS = tuple(dict.fromkeys((*POSITIVE_KINDS, *LISTING_STYLES)))  # every kind a listing may have
+NON_LISTING_KINDS = tuple(dict.fromkeys((*NEGATIVE_KINDS, *NEGATIVE_STYLES)))
 PROSE_KINDS = {"news": "news", "advocacy": "advocacy", "rescue_appeal": "rescue", "donation": "donation", "chat": "chat"}
 _LISTING_NAMES = tuple(LISTING_LAYOUTS)
 _PROSE_NAMES = tuple(PROSE_LAYOUTS)
@@ -40,14 +42,17 @@ def _load_lexicons() -> dict[str, Lexicon]:
     return {lang: importlib.import_module(f"{__package__}.lexicon_{lang}").LEXICON for lang in LANGS}
 
 
-def _load_styles() -> dict[tuple[str, int], tuple[Style, ...]]:
-    """(language, label) -> the styles of that language and label."""
-    out: dict[tuple[str, int], tuple[Style, ...]] = {}
+def _load_styles() -> dict[tuple[str, int, str], tuple[tuple[Style, str], ...]]:
+    """(language, label, kind) -> every (style, template) of that kind, in the order written.
+
+    A kind's templates are partitioned between splits by their position in this list (see
+    partition.py), whichever `Style` entry holds them, so no template reaches two splits.
+    """
+    out: dict[tuple[str, int, str], list[tuple[Style, str]]] = {}
     for lang in LANGS:
-        styles = importlib.import_module(f"{__package__}.styles_{lang}").STYLES
-        for label in (0, 1):
-            out[(lang, label)] = tuple(s for s in styles if s.label == label)
-    return out
+        for style in importlib.import_module(f"{__package__}.styles_{lang}").STYLES:
+            out.setdefault((lang, style.label, style.kind), []).extend((style, t) for t in style.templates)
+    return {key: tuple(pool) for key, pool in out.items()}
 
 
 LEXICONS = _load_lexicons()
@@ -233,14 +238,17 @@ def _render(w: _Writer, style: Style, template: str) -> str:
 
 
 def _styled(rng: random.Random, split: str, label: int, lang: str) -> Example:
-    """One message written from a free-form style of `lang`."""
+    """One message written from a free-form style of `lang`: a kind, then one of the split's templates."""
     writer = _Writer(rng, split, (lang,))
-    style = rng.choice(STYLES[(lang, label)])
-    text = _render(writer, style, writer.pick(style.templates)).strip()
+    kind = rng.choice(sorted(k for (la, lb, k) in STYLES if la == lang and lb == label))
+    pool = STYLES[(lang, label, kind)]
+    index = rng.choice([i for i in range(len(pool)) if split_of_position(i) == split])
+    style, template = pool[index]
+    text = _render(writer, style, template).strip()
     context = (_render(writer, style, writer.pick(style.context)).strip(),) if style.context else ()
     if rng.random() < INFORMAL_RATE:
         text = informal(text, (lang,), rng)
-    return Example(text=text, label=label, lang=lang, kind=style.kind, family=f"{style.kind}/{lang}/style",
+    return Example(text=text, label=label, lang=lang, kind=kind, family=f"{kind}/{lang}/style{index}",
                    split=split, context=context)
 
 

@@ -13,7 +13,7 @@ STYLES: tuple[Style, ...] = (
         "fresh, {age}, speaks only Kurdish. goes to the highest offer above {price}. {contact}",
         "her owner is travelling so she will be let go for {price}. {age} y/o. in {place}",
         "Still availble: the {age} yr old from last week. dropped to {price}. ask {contact}",
-        "beautiful, {age}, calm, no papers needed. {price} and she is yours. {place}",
+        "healthy, {age}, calm, no papers needed. {price} and she is yours. {place}",
         "will be handed over in {place} on Friday. {age}. {price} firm. only serious, {contact}",
         "price on her has reached {price}.\n{age} years old.\nnext offer wins. DM {contact}",
         "one more, {age}, came with the last group from {place}. {price}. first message gets her",

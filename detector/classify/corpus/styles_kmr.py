@@ -13,7 +13,7 @@ STYLES: tuple[Style, ...] = (
         "teze, {age}, Erebî nizane. diçe destê yê ku ji {price} zêdetir bide. {contact}",
         "xwediyê wê diçe Ewropa loma ew ê bi {price} bê berdan. {age} salî. li {place}",
         "Hîn maye: ya {age} salî ji hefteya borî. buha daket {price}. bipirse {contact}",
-        "bedew, {age}, bêdeng, kaxez ne hewce ne. {price} û ew ya te ye. {place}",
+        "saxlem, {age}, bêdeng, kaxez ne hewce ne. {price} û ew ya te ye. {place}",
         "roja înê li {place} dê bê radestkirin. {age}. {price} qet kêm nabe. tenê yên cidî, {contact}",
         "bihayê li ser wê gihîşt {price}.\n{age} salî ye.\npêşniyara din ya dawî ye. taybet {contact}",
         "yeke din jî, {age}, bi koma dawî re ji {place} hat. {price}. kê pêşî binivîse ya wî ye",

@@ -15,7 +15,7 @@ STYLES: tuple[Style, ...] = (
         "taze, {age}, sadece Kürtçe konuşuyor. {price} üstü en yüksek teklifi veren alır. {contact}",
         "sahibi yurt dışına çıkıyor, o yüzden {price} karşılığında bırakılacak. {age} yaşında. {place} civarı",
         "Geçen haftaki {age} yaşındaki hâlâ duruyor. fiyat indi: {price}. sor {contact}",
-        "güzel, {age}, sakin, evrak gerekmez. {price} veren götürür. {place}",
+        "sağlıklı, {age}, sakin, evrak gerekmez. {price} veren götürür. {place}",
         "Cuma günü {place} şehrinde teslim edilecek. {age} yaş. {price} sabit. sadece ciddi olanlar {contact}",
         "onun için verilen fiyat {price} buldu.\n{age} yaşında.\nbir sonraki teklif alır. DM {contact}",
         "bir tane daha var, {age}, son grupla {place} tarafından geldi. {price}. ilk yazan alır",
