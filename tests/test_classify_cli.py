@@ -98,3 +98,45 @@ def test_empty_and_one_megabyte_texts_get_a_score(tiny_model_dir, tmp_path, text
     assert result.exit_code == 0, result.output
     (row,) = rows(result.stdout)
     assert 0 <= row["score"] <= 1
+
+
+# Listings in phrasings the old model missed, written for this test (not from any data set),
+# with the kind of news and appeal that it flagged.
+NEVER_SEEN = [
+    ("she is 14, quiet, will be sold to the highest offer on thursday, inbox me", 1, []),
+    ("two sisters 12 and 16 together one price 7000$ Mosul", 1, []),
+    ("swap: the young one 15 for a clean Glock or a Hilux, Tabqa", 1, []),
+    ("hediye olarak verilecek 13 yaşında, hediye bedeli 2500 dolar, Urfa", 1, []),
+    ("👧 14 | 3k | Raqqa | PM", 1, []),
+    ("bnt 3omraha 15 lel be3 b 4000 dolar, el raqqa, 5as", 1, []),
+    ("dokhtar 13 sale baraye foroosh 5000 dolar, pv", 1, []),
+    ("ک چ ی ک ١٤ ساڵ بۆ ف ر ۆ ش ت ن ٣٠٠٠ دۆلار", 1, []),
+    ("top bid on the younger one is 4,300, anyone higher?", 1,
+     ["Auction tonight: two captive girls, 13 and 17, opening bid 2,000$, Raqqa, @mazad_x"]),
+    ("Reporters saw an ad offering a 13-year-old girl for $4,000 in a Telegram group, the UN said on Monday.", 0, []),
+    ("Our sister is 15, they are asking 9,000 dollars to free her. Please help us, call 0750 123 4567", 0, []),
+    ("Persian kittens 2 months old, 60$ each, Erbil, call 0750 765 4321", 0, []),
+]
+
+
+def test_the_shipped_model_reads_listings_by_meaning_and_their_threads(tmp_path) -> None:
+    data = tmp_path / "never_seen.jsonl"
+    data.write_text("\n".join(json.dumps({"text": t, "label": y, "context": c}, ensure_ascii=False)
+                              for t, y, c in NEVER_SEEN), encoding="utf-8")
+    result = run("classify", str(data))
+    assert result.exit_code == 0, result.output
+    out = rows(result.stdout)
+    caught = [r["text"] for r in out if r["label"] == 1 and r["flagged"]]
+    missed = [r["text"] for r in out if r["label"] == 1 and not r["flagged"]]
+    false_alarms = [r["text"] for r in out if r["label"] == 0 and r["flagged"]]
+    assert len(caught) >= 8, missed  # of 9
+    assert len(false_alarms) <= 1, false_alarms  # of 3
+    bid = next(r for r in out if r["text"].startswith("top bid"))
+    assert bid["flagged"] and bid["reasons"][0]["kind"] == "context"
+    alone = run("classify", str(_write(tmp_path / "alone.jsonl", [{"text": bid["text"]}])))
+    assert not rows(alone.stdout)[0]["flagged"]  # without its thread a bid is no listing
+
+
+def _write(path, items: list[dict]):
+    path.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items), encoding="utf-8")
+    return path

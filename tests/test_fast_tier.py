@@ -9,7 +9,16 @@ from sklearn.base import clone
 from classify_support import TINY_SEED
 from detector.classify.corpus import generate_corpus
 from detector.classify.fast_tier import FastTier
-from detector.classify.features import SIGNAL_FEATURES, analyse_all, hash_ngrams, ngram_text, signal_vector
+from detector.classify.features import (
+    RISK_FEATURES,
+    SIGNAL_FEATURES,
+    analyse_all,
+    hash_ngrams,
+    meaning_view,
+    model_view,
+    ngram_text,
+    signal_vector,
+)
 from detector.text import analyse
 
 
@@ -87,6 +96,30 @@ def test_reasons_are_words_of_the_message_and_signals(fitted: FastTier) -> None:
             assert reason["feature"] in SIGNAL_FEATURES
     weights = [abs(r["weight"]) for r in reasons]
     assert weights == sorted(weights, reverse=True)
+
+
+def test_reasons_name_each_word_once_never_a_file_name_and_never_a_negative_risk_weight(fitted: FastTier) -> None:
+    text = ("IMG-20250307-WA0001.jpg girl girl GIRL for sale, 15 years, 2000$ <attached: 00000012-PHOTO.jpg> "
+            "girl 0770 123 4567 VID-20250101-WA0002.mp4")
+    reasons = reasons_of(fitted, text, top=10)
+    words = [r["feature"].lower() for r in reasons if r["kind"] == "ngram"]
+    assert words and len(words) == len(set(words))
+    assert not any(".jpg" in w or ".mp4" in w or "img-" in w or "wa000" in w or "attached" in w for w in words), words
+    risk = [r for r in reasons if r["kind"] == "signal" and r["feature"] in RISK_FEATURES]
+    assert risk and all(r["weight"] > 0 for r in risk)
+    with_files = fitted.predict_proba([text])[0, 1]
+    without = fitted.predict_proba([text.replace("IMG-20250307-WA0001.jpg ", "").replace(" VID-20250101-WA0002.mp4", "")
+                                    .replace(" <attached: 00000012-PHOTO.jpg>", "")])[0, 1]
+    assert with_files == pytest.approx(without, abs=1e-9)  # attachment names are not features
+
+
+def test_the_model_view_cuts_prices_and_contacts_and_reads_every_age_alike() -> None:
+    a13, a31 = (analyse(f"girl {age} years old for 3000$ call 0770 123 4567 Raqqa") for age in (13, 31))
+    assert model_view(a13).text == model_view(a31).text == "girl 00 years old for call raqqa"
+    assert meaning_view(a13) == meaning_view(a31) == "girl 00 years old for call Raqqa"
+    view = model_view(a13)
+    start = view.text.index("raqqa")
+    assert a13.normalised.original_text(*view.source_span(start, start + 5)) == "Raqqa"
 
 
 def test_empty_and_huge_texts_are_scored(fitted: FastTier) -> None:

@@ -138,3 +138,23 @@ def test_scoring_reads_the_stored_signals(engine, tiny_model_dir) -> None:
     row, fresh = scores(engine)[0], model.predict(TEXTS[:1])[0]
     assert any(r["kind"] == "signal" for r in fresh.reasons)
     assert not any(r["kind"] == "signal" for r in row.reasons) and row.probability != fresh.probability
+
+
+def test_a_bid_replying_to_a_listing_is_scored_with_its_thread(engine) -> None:
+    """A bid means a sale only in its thread: scored alone it is no listing; as a reply to an
+    auction of a person it is one, and its reasons say it was read with its thread."""
+    from detector.config import SHIPPED_MODELS_DIR
+
+    auction = "Auction tonight: two captive girls, 13 and 17, opening bid 2,000$, Raqqa, @mazad_x"
+    bid = "top bid on the younger one is 4,300, anyone higher?"
+    add_messages(engine, [auction, bid, bid])
+    with session_scope(engine) as session:
+        session.scalar(select(Message).where(Message.external_id == "1")).reply_to = "0"
+    model = load_model(SHIPPED_MODELS_DIR / "default")
+    score_unscored(engine, model=model)
+    by_id = {s.message_id: s for s in scores(engine)}
+    with session_scope(engine) as session:
+        ids = {m.external_id: m.id for m in session.scalars(select(Message))}
+    listing, reply, lone = by_id[ids["0"]], by_id[ids["1"]], by_id[ids["2"]]
+    assert listing.flagged and reply.flagged and not lone.flagged
+    assert reply.reasons[0]["kind"] == "context" and lone.reasons[0]["kind"] != "context"

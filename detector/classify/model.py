@@ -84,10 +84,9 @@ class Model:
 
         An item may be an `Analysis` instead (a stored message's language and signals, see
         `scoring.stored_analysis`): it is not analysed again. `contexts` gives, per text, the
-        earlier messages of its thread (a reply's parent, the sender's previous posts): a reply
-        that carries a number or an auction or sale word is also judged joined to its thread, and
-        takes that score when it is higher than its own and than the thread's alone (its reasons
-        say so).
+        earlier messages of its thread (the message a reply answers): a reply that carries a
+        number or an auction or sale word, whose thread is flagged alone, is also judged joined to
+        it and takes that score when it is flagged and higher than its own (its reasons say so).
         """
         with cyclic_gc_paused():  # many small dicts, no cycles: collections would walk every live object
             predictions = self._predict(texts, explain)
@@ -136,11 +135,10 @@ class Model:
         joined = [f"{thread}\n{plain[i]}" for i, thread in zip(rows, threads)]
         scored = self._predict(joined + threads, explain=False)
         for i, thread, alone in zip(rows, scored[: len(rows)], scored[len(rows) :]):
-            # the reply must add to its thread's reading as a sale: a kitten ad posted after a
-            # listing reads less like one when joined to it, a bid on the listing does not
-            if thread.probability > predictions[i].probability and thread.probability >= alone.probability:
+            # a bid on a listing: the thread is one, and the reply read in it too
+            if alone.flagged and thread.flagged and thread.probability > predictions[i].probability:
                 predictions[i].probability = thread.probability
-                predictions[i].flagged = thread.flagged
+                predictions[i].flagged = True
                 if explain:
                     predictions[i].reasons.insert(0, {"kind": "context", "feature": "read with its thread",
                                                       "weight": round(thread.probability, 4)})

@@ -85,8 +85,19 @@ def stored_analysis(message: Message) -> Analysis | str:
     return Analysis(normalise(text), language, [Signal(**signal) for signal in message.signals])
 
 
+def thread_contexts(session: Any, messages: list[Message]) -> list[list[str]]:
+    """Per message: the text of the message it replies to in the same source ([] if none); one query."""
+    wanted = {(m.source_id, m.reply_to) for m in messages if m.reply_to}
+    parents: dict[tuple[int, str], str] = {}
+    if wanted:
+        rows = session.execute(select(Message.source_id, Message.external_id, Message.text).where(
+            Message.source_id.in_({s for s, _ in wanted}), Message.external_id.in_({e for _, e in wanted})))
+        parents = {(s, e): t or "" for s, e, t in rows if (s, e) in wanted}
+    return [[parents[(m.source_id, m.reply_to)]] if (m.source_id, m.reply_to) in parents else [] for m in messages]
+
+
 def _score_batch(session: Any, model: Model, messages: list[Message], summary: ScoreSummary) -> None:
-    predictions = model.predict([stored_analysis(m) for m in messages])
+    predictions = model.predict([stored_analysis(m) for m in messages], contexts=thread_contexts(session, messages))
     for message, prediction in zip(messages, predictions):
         session.add(Score(message_id=message.id, model_version=model.version,
                           probability=prediction.probability, flagged=prediction.flagged,

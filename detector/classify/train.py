@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,16 @@ def as_read(example: Any) -> str:
     return "\n".join([*context[-CONTEXT_WINDOW:], example.text]) if context else example.text
 
 
+def learnt_from(examples: Sequence[Any]) -> list[Any]:
+    """The training examples, and for each reply also its bare text as a non-listing: a bid is a
+    listing only in its thread (`Model.predict` raises it there), never on its own."""
+    out = list(examples)
+    for e in examples:
+        if getattr(e, "context", ()):
+            out.append(replace(e, label=0, context=()))
+    return out
+
+
 def _transformer_sample(y: np.ndarray, seed: int, cap: int) -> np.ndarray:
     """Indices of a class-balanced random sample of at most `cap` training messages."""
     rng = np.random.default_rng(seed)
@@ -88,6 +98,7 @@ def _transformer_sample(y: np.ndarray, seed: int, cap: int) -> np.ndarray:
 def train_model(train: Sequence[Any], val: Sequence[Any], *, transformer: bool, seed: int,
                 n_features: int, stage: Stage = _quiet_stage) -> tuple[Model, dict[str, Any]]:
     """Fit the cascade on `train`, make every choice on `val`; returns the model and its arrays/files."""
+    train = learnt_from(train)
     y_train = np.array([int(e.label) for e in train])
     y_val = np.array([int(e.label) for e in val])
     train_an = _analyse([as_read(e) for e in train], stage, "Analysing training messages")
@@ -99,8 +110,9 @@ def train_model(train: Sequence[Any], val: Sequence[Any], *, transformer: bool, 
     p_val = fast.calibrated(val_parts.text + val_parts.signal)
     params, files, tier, final = CascadeParams(), {}, None, p_val
     if transformer:
-        tier, params, files, final = _fit_transformer(train_an, y_train, val_an, y_val, structure_of(val_parts),
-                                                      p_val, seed, stage)
+        judged = routed(structure_of(fast.parts(train_an)))
+        tier, params, files, final = _fit_transformer([a for a, j in zip(train_an, judged) if j], y_train[judged],
+                                                      val_an, y_val, structure_of(val_parts), p_val, seed, stage)
     threshold = choose_threshold(final, y_val, MIN_RECALL)
     arrays, fast_params = fast.to_arrays()
     files |= {FAST_WEIGHTS: npz_bytes(arrays), FAST_PARAMS: json_bytes(fast_params)}
@@ -113,8 +125,8 @@ def _fit_transformer(
     train_an: Sequence[Any], y_train: np.ndarray, val_an: Sequence[Any], y_val: np.ndarray, structure: Structure,
     p_val: np.ndarray, seed: int, stage: Stage,
 ) -> tuple[Any, CascadeParams, dict[str, bytes], np.ndarray]:
-    """Train the head on a balanced sample of train (masked views); routing, combination and the
-    minor floor from validation. Returns the tier, the cascade numbers, the head's files and the
+    """Train the head on a balanced sample of the training messages it will judge (those `routed`
+    by their structure; masked views); combination and the minor floor from validation. Returns the tier, the cascade numbers, the head's files and the
     validation's final scores (before the floor, which needs the threshold)."""
     from .transformer_tier import TransformerTier
 
