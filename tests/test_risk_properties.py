@@ -84,7 +84,7 @@ def test_on_every_hand_written_message_a_child_and_a_price_only_raise_the_score(
     rows = [json.loads(line) for line in DEV_SET.read_text(encoding="utf-8").splitlines()]
     pairs = [(_with_age(r["text"], 27), _with_age(r["text"], 14)) for r in rows]
     pairs = [(a, c) for a, c in pairs if a is not None]
-    assert len(pairs) > 100
+    assert len(pairs) > 50
     adult, child = _scores(shipped, [a for a, _ in pairs]), _scores(shipped, [c for _, c in pairs])
     lowered = [(a, x, y) for (a, _c), x, y in zip(pairs, adult, child) if y < x - 1e-9]
     assert not lowered, lowered[:3]

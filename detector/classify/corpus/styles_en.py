@@ -339,7 +339,7 @@ STYLES: tuple[Style, ...] = (
         "Dowry agreed: {price} plus gold. Congratulations to both families.",
         "Our daughter {name} turned {age} today, alhamdulillah 🎉",
         "Family gathering in {place}: grandfather turns {age}! everyone welcome",
-        "Engagement party for my brother ({age}) and his fiancée ({age2}) Friday in {place}. RSVP {contact}",
+        "Engagement party for my brother ({age}) and his fiancee ({age2}) Friday in {place}. RSVP {contact}",
         "New baby! {name} born this morning, 3.2 kg. Mother and baby fine ❤️",
         "Henna night booked in {place}, {price} for the hall. Anyone know a cheaper one?",
     )),
