@@ -68,3 +68,27 @@ def test_a_file_without_any_usable_line_is_a_clear_error(tiny_model_dir, tmp_pat
     path.write_text('{"text": "no label"}\n')
     result = CliRunner().invoke(main, ["evaluate", str(path), "--model", str(tiny_model_dir)])
     assert result.exit_code == 1 and "empty.jsonl: no usable line" in result.output
+
+
+def test_a_folder_is_evaluated_with_minors_news_and_appeals_counted(tiny_model_dir, tmp_path) -> None:
+    rows = {
+        "a.jsonl": [{"text": "girl for sale 14 years 3000$", "label": 1, "lang": "en", "kind": "sale", "minor": True},
+                    {"text": "woman for sale 24 years 3000$", "label": 1, "lang": "en", "kind": "sale", "minor": False}],
+        "b.jsonl": [{"text": "An ad offered a 14-year-old girl for $3,000, reporters said", "label": 0, "lang": "en",
+                     "kind": "news_quote"},
+                    {"text": "my sister is 15, they ask 8000 dollars to free her", "label": 0, "lang": "en",
+                     "kind": "ransom_appeal"},
+                    {"text": "1800 from me", "label": 1, "lang": "en", "kind": "auction_followup", "minor": True,
+                     "context": ["Auction: captive girl 13, opening bid 1000$"]}],
+    }
+    for name, items in rows.items():
+        (tmp_path / name).write_text("\n".join(json.dumps(i) for i in items), encoding="utf-8")
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path), "--model", str(tiny_model_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["overall"]["model"]["n"] == 5 and report["overall"]["model"]["positives"] == 3
+    field = report["overall"]["field"]
+    assert set(field) == {"minor_recall", "news_fp_rate", "appeal_fp_rate", "confidently_wrong"}
+    assert field["minor_recall"] in (0.0, 0.5, 1.0) and field["news_fp_rate"] in (0.0, 1.0)
+    table = CliRunner().invoke(main, ["evaluate", str(tmp_path), "--model", str(tiny_model_dir)])
+    assert table.exit_code == 0 and "minor recall" in table.stdout and "news FP" in table.stdout
