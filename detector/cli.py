@@ -5,6 +5,7 @@ Library errors (DetectorError) become one clean line on stderr and exit status 1
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from typing import Any
 
 import click
@@ -53,16 +54,13 @@ from .link.commands import graph_command, link_command  # noqa: E402
 main.add_command(link_command)
 main.add_command(graph_command)
 
-from .cli_demo import demo_command  # noqa: E402
 
-main.add_command(demo_command)
 
-from labeling.commands import serve, users  # noqa: E402
+def add_extensions(group: click.Group) -> None:
+    """Commands of the packages built on the core (the queue, reports), found through the
+    `detector.commands` entry points: the core never names them."""
+    for entry in sorted(entry_points(group="detector.commands"), key=lambda e: e.name):
+        group.add_command(entry.load(), entry.name)
 
-main.add_command(serve)
-main.add_command(users)
 
-from reports.commands import alert, case, partner, report, verify  # noqa: E402
-
-for _command in (case, report, verify, partner, alert):
-    main.add_command(_command)
+add_extensions(main)

@@ -21,7 +21,7 @@ from detector.errors import ConfigError, DetectorError, InputError, ModelError, 
 
 from .accounts import LoginLimiter
 from .errors import BadRequest, NotLoggedIn, RateLimited
-from .highlight import text_direction
+from detector.text.display import text_direction
 from .security import SECURITY_HEADERS, csrf_guard, session_secret
 from . import referrals
 from . import links

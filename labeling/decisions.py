@@ -13,7 +13,7 @@ from detector.schema import Label, QueueItem, User
 from .accounts import may_act_as
 from .audit import record_event
 from .errors import BadRequest
-from .review import DECISIONS, state_of_labels
+from detector.review import DECISIONS, state_of_labels
 
 TAGS = ("minor", "domestic_worker", "auction", "wanted_to_buy")
 TAG_TITLES = {"minor": "Minor", "domestic_worker": "Domestic worker", "auction": "Auction",

@@ -22,8 +22,8 @@ from detector.schema import Label, Lease, Message, QueueItem, QueueSync, Score, 
 
 from .active import WINDOW, active_order
 from .errors import BadRequest
-from .highlight import SIGNAL_TYPES, has_minor
-from .review import REVIEW_STATES, STATES
+from detector.text.display import SIGNAL_TYPES, has_minor
+from detector.review import REVIEW_STATES, STATES
 
 LEASE_TIME = timedelta(minutes=10)
 MINOR_BOOST = 0.3

@@ -23,7 +23,7 @@ from reports.render import FORMATS
 from .accounts import require_reviewer
 from .audit import record_event
 from .errors import BadRequest
-from .review import state_of_labels
+from detector.review import state_of_labels
 from .web import Ctx, logged_in, redirect
 
 router = APIRouter()

@@ -24,8 +24,8 @@ from .accounts import authenticate, change_settings, get_user, label_role, requi
 from .audit import record_event
 from .decisions import TAG_TITLES, TAGS, label_history, record_decision
 from .errors import BadRequest, NotLoggedIn, RateLimited
-from .highlight import SIGNAL_TYPES, describe, segments
-from .review import STATE_TITLES, STATES
+from detector.text.display import SIGNAL_TYPES, describe, segments
+from detector.review import STATE_TITLES, STATES
 from .security import csrf_token
 from .stats import analyst_decisions, pair_agreements, per_user_counts, state_counts
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from detector.schema import AlertedMessage, AuditEvent, Delivery, Label, Message, Partner, Score
-from labeling.review import referable_message_ids
+from detector.review import referable_message_ids
 
 from .build import LEAD_NOTICE, iso
 from .partners import SEVERITIES

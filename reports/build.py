@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from detector import __version__
 from detector.hashing import sha256_bytes
 from detector.schema import AuditEvent, Case, ExportFile, Label, Message, Score
-from labeling.highlight import text_direction
+from detector.text.display import text_direction
 
 from .links import message_links
 from .redact import PHONE_MASK, REDACTION_NOTE, Masks, is_masked_phone, mask_names, masked_phones, redact_message

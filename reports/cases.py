@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from detector.errors import ConfigError, DetectorError, NotFoundError
 from detector.schema import AuditEvent, Case, CaseMessage, Message
-from labeling.review import referable_message_ids
+from detector.review import referable_message_ids
 
 TLP = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
 

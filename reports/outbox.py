@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from detector.db import session_scope
 from detector.schema import AlertedMessage, AuditEvent, Delivery
-from labeling.review import referable_message_ids
+from detector.review import referable_message_ids
 
 from .transport import DeliveryFailed, SmtpSettings, send
 

@@ -18,7 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from detector.errors import ConfigError
-from labeling.highlight import describe, segments
+from detector.text.display import describe, segments
 
 from .schema import validate_report
 

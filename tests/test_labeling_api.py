@@ -21,8 +21,8 @@ from labeling import queue as q
 from labeling.accounts import LoginLimiter
 from labeling.app import create_app
 from labeling.demo import ensure_demo_users
-from labeling.highlight import Segment, segments, text_direction
-from labeling.review import referable_message_ids, review_state
+from detector.text.display import Segment, segments, text_direction
+from detector.review import referable_message_ids, review_state
 from labeling.security import session_secret
 from labeling.stats import cohen_kappa, pair_agreements
 from labeling_support import PASSWORD, Item, add_photo, age_signal, csrf_of, login, make_users, store_items

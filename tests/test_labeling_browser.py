@@ -16,7 +16,7 @@ from detector.config import Settings
 from detector.db import session_scope
 from detector.schema import AuditEvent, Label, User
 from labeling.app import create_app
-from labeling.review import referable_message_ids
+from detector.review import referable_message_ids
 from labeling_support import PASSWORD, Item, add_photo, age_signal, make_users, store_items
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -1,4 +1,4 @@
-"""Split a message into plain and highlighted segments from its signals (pure).
+"""Display helpers for a message: plain and highlighted segments from its signals, and its direction (pure).
 
 The template escapes every segment and wraps highlighted ones in <mark>; nothing here
 produces HTML, so hostile text can never become markup.

@@ -1,6 +1,7 @@
 """`detector demo`: the whole product on the bundled sample data, in one command.
 
-Part of the CLI shell (it wires the labelling queue), so it may import `labeling`.
+It ends in the labelling queue, so it lives in the top layer and reaches the `detector`
+command through the `detector.commands` entry points.
 """
 
 from __future__ import annotations
@@ -12,9 +13,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from .config import Settings
-from .db import open_database
-from .ingest.sample import SAMPLE_DIR
+from detector.classify.scoring import score_unscored
+from detector.config import Settings
+from detector.db import open_database
+from detector.ingest.run import ingest_paths
+from detector.ingest.sample import SAMPLE_DIR
+from detector.link.run import link_pending
+
+from .demo import ensure_demo_users
 
 
 def _copy_sample_to_inbox(inbox: Path) -> None:
@@ -39,12 +45,6 @@ def demo_command(folder: Path, serve: bool, port: int) -> None:
     Everything stays in FOLDER (SQLite, no server to set up); running it again
     adds nothing new, since ingest is idempotent.
     """
-    from labeling.demo import ensure_demo_users
-
-    from .classify.scoring import score_unscored
-    from .ingest.run import ingest_paths
-    from .link.run import link_pending
-
     console = Console(stderr=True)
     folder.mkdir(parents=True, exist_ok=True)
     settings = Settings.from_env().with_(
@@ -77,7 +77,7 @@ def demo_command(folder: Path, serve: bool, port: int) -> None:
     if serve:
         import uvicorn
 
-        from labeling.app import create_app
+        from .app import create_app
 
         console.print(f"Labelling queue on [bold]http://127.0.0.1:{port}[/]  (Ctrl+C to stop)")
         uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
