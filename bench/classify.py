@@ -40,7 +40,7 @@ def realistic_mix(n: int, listing_share: float = 0.02, priced_share: float = 0.6
     goods, vehicles, weapons and animals, the rest news, appeals, jobs and chat; shuffled, with labels."""
     import random
 
-    from detector.classify.corpus import generate_corpus
+    from detector.synthetic.corpus import generate_corpus
 
     examples = generate_corpus(max(3 * n, 3000), seed)
     listings = [e.text for e in examples if e.label == 1]

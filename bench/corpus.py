@@ -16,7 +16,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from detector.classify.corpus import generate_corpus
+    from detector.synthetic.corpus import generate_corpus
 
     start = time.perf_counter()
     examples = generate_corpus(args.n, args.seed)

@@ -26,8 +26,8 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from detector.ingest.synthetic import SynthMessage
-from detector.ingest.synthetic_telegram import write_telegram_json
+from detector.synthetic.messages import SynthMessage
+from detector.synthetic.telegram import write_telegram_json
 
 GOODS = (
     ("Persian kitten, vaccinated, 3 months", "قطة شيرازي ملقحة عمر ٣ أشهر"),

@@ -34,7 +34,7 @@ from detector.config import Settings
 from detector.db import open_database
 from detector.link.clusters import Index
 from detector.link.run import link_pending
-from detector.link.synthetic import repost
+from detector.synthetic.links import repost
 from detector.schema import Cluster, ExportFile, Message, Source
 
 CHEAP_EDITS = ("words", "order", "drop", "add", "mix")  # re-pricing reads signals: too slow for a million
@@ -44,7 +44,7 @@ T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 def _texts(job: tuple[int, int]) -> list[str]:
     """`n` texts for one worker: corpus messages, one in five a repost of an earlier one."""
-    from detector.classify.corpus import generate_corpus
+    from detector.synthetic.corpus import generate_corpus
 
     n, seed = job
     rng = random.Random(seed)

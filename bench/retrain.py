@@ -15,7 +15,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from detector.classify.corpus import generate_corpus
+from detector.synthetic.corpus import generate_corpus
 from detector.classify.retrain import RetrainConfig, train_candidate
 from detector.db import open_database, session_scope
 from detector.schema import ExportFile, Label, Message, Source, User

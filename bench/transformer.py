@@ -34,7 +34,7 @@ import time
 
 
 def _texts(n: int) -> list[str]:
-    from detector.classify.corpus import generate_corpus
+    from detector.synthetic.corpus import generate_corpus
 
     return [example.text for example in generate_corpus(n, seed=11)]
 
@@ -85,7 +85,7 @@ def accuracy(n: int, batch_size: int) -> None:
     import numpy as np
     from sklearn.metrics import average_precision_score, f1_score
 
-    from detector.classify.corpus import generate_corpus
+    from detector.synthetic.corpus import generate_corpus
     from detector.classify.transformer_tier import TransformerTier
 
     corpus = generate_corpus(n, seed=11)

@@ -15,8 +15,8 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from detector.ingest.synthetic import SynthMessage
-from detector.ingest.synthetic_whatsapp import LOCALES, write_whatsapp_txt
+from detector.synthetic.messages import SynthMessage
+from detector.synthetic.whatsapp import LOCALES, write_whatsapp_txt
 from detector.ingest.whatsapp import parse
 
 TEXTS = (

@@ -35,7 +35,7 @@ def main() -> None:
 
 
 from .classify.commands import classify_command, evaluate_command, score_command, train_command  # noqa: E402
-from .classify.corpus.commands import corpus as corpus_command  # noqa: E402
+from .synthetic.corpus.commands import corpus as corpus_command  # noqa: E402
 
 main.add_command(corpus_command)
 

@@ -17,7 +17,7 @@ from detector.classify.scoring import score_unscored
 from detector.config import Settings
 from detector.db import open_database
 from detector.ingest.run import ingest_paths
-from detector.ingest.sample import SAMPLE_DIR
+from detector.synthetic.sample import SAMPLE_DIR
 from detector.link.run import link_pending
 
 from .demo import ensure_demo_users

@@ -14,9 +14,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from detector.cli import main
-from detector.ingest.synthetic import SynthMessage
-from detector.ingest.synthetic_telegram import edit_messages, write_telegram_html, write_telegram_json
-from detector.ingest.synthetic_whatsapp import write_whatsapp_txt, write_whatsapp_zip
+from detector.synthetic.messages import SynthMessage
+from detector.synthetic.telegram import edit_messages, write_telegram_html, write_telegram_json
+from detector.synthetic.whatsapp import write_whatsapp_txt, write_whatsapp_zip
 from detector.schema import Message
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from detector.config import Settings
 from detector.db import open_database, session_scope
 from detector.ingest.run import ingest_paths
-from detector.ingest.sample import HOSTILE_TEXT, REPOST_TEXTS, SAMPLE_DIR
+from detector.synthetic.sample import HOSTILE_TEXT, REPOST_TEXTS, SAMPLE_DIR
 from detector.schema import Label, Message, Score, User
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from detector.ingest.synthetic import SynthMessage
+from detector.synthetic.messages import SynthMessage
 
 DATA = Path(__file__).parent / "data" / "telegram"
 START = datetime(2017, 5, 12, 9, 0, 0, tzinfo=UTC)

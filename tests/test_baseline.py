@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from detector.classify.baseline import keyword_alert
-from detector.classify.corpus import generate_corpus
+from detector.synthetic.corpus import generate_corpus
 
 
 @pytest.mark.parametrize("text", [

@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from detector.classify.corpus import (
+from detector.synthetic.corpus import (
     ALL_LANGS, LISTING_KINDS, NEGATIVE_KINDS, NON_LISTING_KINDS, POSITIVE_KINDS, SPLITS, Example, generate_corpus,
     write_jsonl,
 )
-from detector.classify.corpus.commands import corpus as corpus_command
-from detector.classify.corpus.generate import LEXICONS
-from detector.classify.corpus.layouts import BULLETS, EMOJI_SETS, SEPARATORS
-from detector.classify.corpus.obfuscate import STYLES
-from detector.classify.corpus.partition import MIN_PARTITIONED, part
+from detector.synthetic.corpus.commands import corpus as corpus_command
+from detector.synthetic.corpus.generate import LEXICONS
+from detector.synthetic.corpus.layouts import BULLETS, EMOJI_SETS, SEPARATORS
+from detector.synthetic.corpus.obfuscate import STYLES
+from detector.synthetic.corpus.partition import MIN_PARTITIONED, part
 from detector.errors import InputError
 
 N = 24000
@@ -43,7 +43,7 @@ def test_same_seed_same_corpus_other_seed_other_corpus() -> None:
 
 
 def test_same_corpus_in_another_process_with_another_hash_seed() -> None:
-    script = ("import hashlib; from detector.classify.corpus import generate_corpus; "
+    script = ("import hashlib; from detector.synthetic.corpus import generate_corpus; "
               "print(hashlib.sha256(repr(generate_corpus(300, seed=4)).encode()).hexdigest())")
     digests = {subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": str(h)},
                               capture_output=True, text=True, check=True).stdout for h in (1, 2)}
@@ -291,7 +291,7 @@ def test_held_out_test_set_is_large_varied_and_unlike_anything_generated(corpus:
 
 
 def test_informal_spelling_spares_links_numbers_and_obfuscation() -> None:
-    from detector.classify.corpus.noise import informal
+    from detector.synthetic.corpus.noise import informal
 
     rng = random.Random(0)
     texts = [informal("Keça êzidî: ji bo firotinê. @Şeng_1 t.me/Êzî wa.me/9647701234567 0770 123 4567 s.l.a.v.e",

@@ -10,8 +10,8 @@ from telegram_support import DATA, jpeg, sample_messages
 
 from detector.errors import InputError, UnknownFormatError
 from detector.ingest.detect import HEAD_BYTES, detect_format
-from detector.ingest.synthetic_telegram import write_telegram_html, write_telegram_json
-from detector.ingest.synthetic_whatsapp import write_whatsapp_txt
+from detector.synthetic.telegram import write_telegram_html, write_telegram_json
+from detector.synthetic.whatsapp import write_whatsapp_txt
 from detector.ingest.whatsapp_locales import LOCALES
 
 

@@ -31,7 +31,7 @@ def test_labels_in_several_spellings() -> None:
 
 @pytest.fixture
 def data(tmp_path):
-    from detector.classify.corpus import generate_corpus
+    from detector.synthetic.corpus import generate_corpus
 
     examples = [e for e in generate_corpus(1500, 11) if e.split == "test"][:200]
     lines = [json.dumps({"text": e.text, "label": int(e.label), "lang": e.lang, "kind": e.kind}, ensure_ascii=False)

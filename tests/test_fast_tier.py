@@ -7,7 +7,7 @@ import pytest
 from sklearn.base import clone
 
 from classify_support import TINY_SEED
-from detector.classify.corpus import generate_corpus
+from detector.synthetic.corpus import generate_corpus
 from detector.classify.fast_tier import FastTier
 from detector.classify.features import (
     RISK_FEATURES,

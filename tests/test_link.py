@@ -25,7 +25,7 @@ from detector.link import sketch as sk
 from detector.link.contacts import entity_key, entity_keys
 from detector.link.queries import cluster_message_ids, entity_message_ids, entity_view, item_links
 from detector.link.run import link_pending
-from detector.link.synthetic import generate_linked
+from detector.synthetic.links import generate_linked
 from detector.link.template import SLOT, common_template, varying_values
 from detector.schema import AuditEvent, ClusterMember, Entity, LinkPhoto, LinkSketch, Media
 from detector.text import signals
@@ -342,7 +342,7 @@ def test_queue_item_shows_cluster_and_entities_and_pages_are_escaped(settings):
 
 def test_sample_reposts_are_one_listing_and_one_phone_spans_two_channels(engine, settings):
     from detector.ingest.run import ingest_paths
-    from detector.ingest.sample import REPOST_PHONE, SAMPLE_DIR
+    from detector.synthetic.sample import REPOST_PHONE, SAMPLE_DIR
 
     ingest_paths(engine, settings, [SAMPLE_DIR])
     link_pending(engine, settings)
@@ -360,7 +360,7 @@ def test_sample_reposts_are_one_listing_and_one_phone_spans_two_channels(engine,
 def test_the_watch_job_links_after_scoring(engine, settings, tiny_model_dir, tmp_path):
     import shutil
 
-    from detector.ingest.sample import SAMPLE_DIR
+    from detector.synthetic.sample import SAMPLE_DIR
     from detector.schedule import InboxState, watch_pass
 
     inbox = tmp_path / "inbox"

@@ -16,7 +16,7 @@ from detector.cli import main
 from detector.config import Settings
 from detector.db import session_scope
 from detector.ingest.run import ingest_paths
-from detector.ingest.sample import REPOST_TEXTS, SAMPLE_DIR
+from detector.synthetic.sample import REPOST_TEXTS, SAMPLE_DIR
 from detector.schema import Message, Score
 from labeling.app import create_app
 from labeling_support import csrf_of, login, make_users

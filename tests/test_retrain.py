@@ -30,7 +30,7 @@ from labeling_support import T0, Item, make_users, store_items
 
 @functools.lru_cache(maxsize=1)
 def _corpus() -> list:
-    from detector.classify.corpus import generate_corpus
+    from detector.synthetic.corpus import generate_corpus
 
     return generate_corpus(1200, 5)
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from detector.config import Settings
 from detector.ingest.run import ingest_paths
-from detector.ingest.sample import REPOST_TEXTS, SAMPLE_DIR, build_sample
+from detector.synthetic.sample import REPOST_TEXTS, SAMPLE_DIR, build_sample
 from detector.schema import ExportFile, Media, Message, Source
 
 

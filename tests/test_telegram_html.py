@@ -14,7 +14,7 @@ from telegram_support import DATA, CountingReader, many_messages, sample_message
 from detector.errors import InputError
 from detector.ingest import telegram_html, telegram_json
 from detector.ingest.records import MediaRecord, MessageRecord
-from detector.ingest.synthetic_telegram import (
+from detector.synthetic.telegram import (
     photo_name,
     write_telegram_html,
     write_telegram_json,

@@ -15,7 +15,7 @@ from telegram_support import DATA, START, CountingReader, many_messages, sample_
 from detector.errors import ConfigError, InputError
 from detector.ingest import telegram_json
 from detector.ingest.records import MediaRecord, MessageRecord
-from detector.ingest.synthetic_telegram import (
+from detector.synthetic.telegram import (
     edit_messages,
     photo_name,
     write_telegram_json,

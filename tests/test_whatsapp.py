@@ -14,8 +14,8 @@ from ingest_fixtures import assert_spans
 from detector.errors import ConfigError, InputError
 from detector.ingest import whatsapp_calendar
 from detector.ingest.records import MediaRecord, MessageRecord
-from detector.ingest.synthetic import SynthMessage
-from detector.ingest.synthetic_whatsapp import (
+from detector.synthetic.messages import SynthMessage
+from detector.synthetic.whatsapp import (
     LOCALES,
     render,
     write_whatsapp_txt,

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from ..db import session_scope
 from ..errors import DetectorError
 from ..schema import ClusterMember, Label, Message
-from .corpus.example import Example
+from ..synthetic.corpus.example import Example
 from .splits import TEST_FRACTION, assign_splits, group_ids, sample_families
 from .evaluate import Labelled, evaluate_records
 from .train import MIN_RECALL, Stage, _quiet_stage, data_hash, measure, model_version, render_card, train_model
@@ -130,7 +130,7 @@ def train_candidate(engine: Engine, config: RetrainConfig, stage: Stage = _quiet
     Validation (calibration, cascade band, threshold) = synthetic val + a cluster-aware share
     of the labelled training side; test = synthetic test + the labelled test side.
     """
-    from .corpus import generate_corpus
+    from ..synthetic.corpus import generate_corpus
 
     advance = stage("Reading labels from the database", 1)
     messages = labelled_messages(engine)

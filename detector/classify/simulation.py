@@ -114,7 +114,7 @@ class _Loop:
 
 def run_simulation(config: SimulationConfig = SimulationConfig(), progress: Progress = lambda _m: None) -> SimulationResult:
     """Learning curves (F1 on held-out stream families) for active learning and random choice."""
-    from .corpus import generate_corpus
+    from ..synthetic.corpus import generate_corpus
     from .features import analyse_all
 
     progress("generating the corpus")

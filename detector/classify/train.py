@@ -160,7 +160,7 @@ def model_version(name: str, files: dict[str, bytes], card: dict[str, Any], when
 
 def train_synthetic(config: TrainConfig, stage: Stage = _quiet_stage) -> dict[str, Any]:
     """Generate the corpus, train, measure on test (and the handwritten set), write the folder."""
-    from .corpus import generate_corpus
+    from ..synthetic.corpus import generate_corpus
 
     advance = stage("Generating the synthetic corpus", 1)
     examples = generate_corpus(config.n, config.seed)

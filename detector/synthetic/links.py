@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..classify.corpus import Example, generate_corpus
+from .corpus import Example, generate_corpus
 from ..text import signals
-from . import lsh
-from .sketch import Sketcher
+from ..link import lsh
+from ..link.sketch import Sketcher
 
 # Same-language synonyms and cross-language swaps (a reposter mixing languages).
 SWAPS = (

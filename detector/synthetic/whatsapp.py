@@ -22,7 +22,7 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from detector.ingest import whatsapp_calendar
-from detector.ingest.synthetic import SynthMessage
+from detector.synthetic.messages import SynthMessage
 from detector.ingest.whatsapp_locales import LOCALES, LRE, LRM, PDF, Locale
 
 __all__ = ["LOCALES", "Rendered", "render", "stamp", "write_whatsapp_txt", "write_whatsapp_zip"]

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from ..classify.corpus import Example, generate_corpus
-from .synthetic import SynthMessage
-from .synthetic_telegram import write_telegram_json, write_telegram_html
-from .synthetic_whatsapp import write_whatsapp_zip
+from .corpus import Example, generate_corpus
+from .messages import SynthMessage
+from .telegram import write_telegram_json, write_telegram_html
+from .whatsapp import write_whatsapp_zip
 
 SAMPLE_DIR = Path(__file__).parent / "samples"
 SEED = 2026

@@ -18,7 +18,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from detector.ingest.synthetic import SynthMessage
+from detector.synthetic.messages import SynthMessage
 from detector.ingest.timezones import zone
 from detector.ingest.telegram_common import NOT_INCLUDED
 
