@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from detector.classify.cascade import (
+    E5_LOGIT_LIMIT,
     CascadeParams,
     Structure,
     cascade_scores,
@@ -94,6 +95,28 @@ def test_meaning_judges_every_message_with_an_age_or_a_person_and_reads_the_mask
     assert np.allclose(final[~mask], p_fast[~mask]) and not np.allclose(final[mask], p_fast[mask])
     assert "2000" not in meaning.seen[0] and "15" not in meaning.seen[0] and "00" in meaning.seen[0]
     assert final[0] >= 0.9  # a minor offered for money, read as a listing: at least the threshold
+
+
+def test_meaning_is_asked_only_where_it_could_change_the_flag(model) -> None:
+    texts = ["girl for sale age 15 price 2000$", "captive woman 24 years for sale 3000$ Raqqa", "she is 30 years old, hello"]
+    analyses = analyse_all(texts)
+    parts = model.fast.parts(analyses)
+    structure = structure_of(parts)
+    p_fast = model.fast.calibrated(parts.text + parts.signal)
+    views = [meaning_view(a) for a in analyses]
+    base = 0.5 * structure.text_margin + 1.0 * structure.signal_margin
+    for threshold, expect in ((1e-9, "flagged"), (1 - 1e-9, "unflagged")):  # far below / above every margin
+        meaning = _Meaning(0.9)
+        params = CascadeParams(w_fast=0.5, w_transformer=0.1, w_risk=1.0, floor_gate=1.0)
+        final, asked, _p = cascade_scores(p_fast, structure, meaning, params, views, threshold)
+        # a minor offered for money is always read (the floor needs e5's reading); no other message is
+        always = structure.minor_for_money if expect == "unflagged" else np.zeros(3, dtype=bool)
+        assert asked.tolist() == always.tolist() and len(meaning.seen) == always.sum()
+        reach = 0.1 * E5_LOGIT_LIMIT  # e5's best or worst case
+        bound = base + (reach if expect == "flagged" else -reach)
+        sure = structure.routed_by_structure & ~always
+        assert sure.sum() >= 2
+        np.testing.assert_allclose(final[sure], 1 / (1 + np.exp(-bound[sure])))
 
 
 @pytest.fixture(scope="module")

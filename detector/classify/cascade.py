@@ -10,8 +10,9 @@ dropped: to keep 95% of the validation listings that no structure routes, it had
 a goods-heavy channel to e5, and on the development set the cascade's AUC was no better for it.)
 
 There the final margin is `w_fast * text margin + w_transformer * logit(e5) + w_risk * signal
-margin + bias`, with `w_risk >= 0`: the transformer reads the same masked view, so risk enters
-only through the non-negative signal margin. Elsewhere the fast tier's own calibrated
+margin + bias`, with `w_risk >= 0` and e5's logit clipped to +-3: the transformer reads the same
+masked view, so risk enters only through the non-negative signal margin, and e5 is asked only
+where its bounded say could change the flag (halving the messages it reads on a goods-heavy mix). Elsewhere the fast tier's own calibrated
 probability stands. A minor offered for money (a minor's age and a price) whose meaning reads as
 a listing (e5 probability >= `floor_gate`) is always queued: its score is at least the threshold.
 """
@@ -69,10 +70,21 @@ def routed(structure: Structure) -> np.ndarray:
     return structure.routed_by_structure
 
 
+E5_LOGIT_LIMIT = 6.0  # e5's say in a final margin is bounded: its logit is clipped to +-6
+
+
+def meaning_logit(p_transformer: np.ndarray) -> np.ndarray:
+    return np.clip(logit(p_transformer), -E5_LOGIT_LIMIT, E5_LOGIT_LIMIT)
+
+
+def base_margin(params: CascadeParams, structure: Structure) -> np.ndarray:
+    """The final margin of routed messages before e5's part."""
+    return params.w_fast * structure.text_margin + params.w_risk * structure.signal_margin + params.bias
+
+
 def combine(params: CascadeParams, structure: Structure, p_transformer: np.ndarray) -> np.ndarray:
     """Final probability of routed messages from both tiers (rows of `structure` = rows of p)."""
-    return sigmoid(params.w_fast * structure.text_margin + params.w_transformer * logit(p_transformer)
-                   + params.w_risk * structure.signal_margin + params.bias)
+    return sigmoid(base_margin(params, structure) + params.w_transformer * meaning_logit(p_transformer))
 
 
 def cascade_scores(
@@ -83,29 +95,36 @@ def cascade_scores(
     meaning_texts: Sequence[str],
     threshold: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(final probability, mask of messages the transformer judged, their e5 probabilities)."""
+    """(final probability, mask of messages the transformer judged, their e5 probabilities).
+
+    e5 is asked only where its bounded say could change the flag: a routed message whose
+    margin is flagged (or unflagged) whatever e5 says gets e5's best (or worst) case instead,
+    which keeps scores monotone in the risk signals and the same in any batch. A minor offered
+    for money is always asked (the floor needs e5's reading).
+    """
     final = np.array(p_fast, dtype=np.float64)
-    mask = np.zeros(len(final), dtype=bool)
+    asked = np.zeros(len(final), dtype=bool)
     p_meaning = np.full(len(final), np.nan)
-    if transformer is not None and params.w_transformer != 0:
-        mask = routed(structure)
-        if mask.any():
-            rows = np.flatnonzero(mask)
-            unique, inverse = np.unique(np.array([meaning_texts[i] for i in rows], dtype=object), return_inverse=True)
-            p_trans = transformer.predict_proba(list(unique))[:, 1][inverse]  # reposts are read once
-            p_meaning[rows] = p_trans
-            final[rows] = combine(params, _rows(structure, rows), p_trans)
-            floor = structure.minor_for_money[rows] & (p_trans >= params.floor_gate)
-            final[rows[floor]] = np.maximum(final[rows[floor]], threshold)
-    return final, mask, p_meaning
-
-
-def _rows(structure: Structure, rows: np.ndarray) -> Structure:
-    return Structure(structure.text_margin[rows], structure.signal_margin[rows],
-                     structure.routed_by_structure[rows], structure.minor_for_money[rows])
-
-
-# ---------------------------------------------------------------------- choices made on validation
+    if transformer is None or params.w_transformer == 0:
+        return final, asked, p_meaning
+    mask = routed(structure)
+    base = base_margin(params, structure)
+    reach = abs(params.w_transformer) * E5_LOGIT_LIMIT
+    cut = float(logit(np.array([threshold]))[0])
+    sure_yes = mask & (base - reach >= cut)
+    sure_no = mask & (base + reach < cut) & ~structure.minor_for_money
+    final[sure_yes] = sigmoid(base[sure_yes] + reach)
+    final[sure_no] = sigmoid(base[sure_no] - reach)
+    asked = mask & ~sure_yes & ~sure_no
+    if asked.any():
+        rows = np.flatnonzero(asked)
+        unique, inverse = np.unique(np.array([meaning_texts[i] for i in rows], dtype=object), return_inverse=True)
+        p_trans = transformer.predict_proba(list(unique))[:, 1][inverse]  # reposts are read once
+        p_meaning[rows] = p_trans
+        final[rows] = sigmoid(base[rows] + params.w_transformer * meaning_logit(p_trans))
+        floor = structure.minor_for_money[rows] & (p_trans >= params.floor_gate)
+        final[rows[floor]] = np.maximum(final[rows[floor]], threshold)
+    return final, asked, p_meaning
 
 
 def fit_combiner(structure: Structure, p_transformer: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
@@ -114,7 +133,7 @@ def fit_combiner(structure: Structure, p_transformer: np.ndarray, y: np.ndarray)
 
     from .fast_tier import fit_bounded_logistic
 
-    features = np.column_stack([structure.text_margin, logit(p_transformer), structure.signal_margin])
+    features = np.column_stack([structure.text_margin, meaning_logit(p_transformer), structure.signal_margin])
     counts = np.bincount(y, minlength=2)
     if counts.min() < 5:  # too few to learn from: average the two tiers
         return 0.5, 0.5, 0.5, 0.0
