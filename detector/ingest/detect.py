@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import codecs
 import re
 
 from detector.errors import UnknownFormatError
+from detector.ingest import text_encoding
+from detector.ingest.text_encoding import BinaryContent, EncodingProblem
 from detector.ingest.whatsapp import looks_like_whatsapp
 
 HEAD_BYTES = 64 * 1024
@@ -27,16 +28,19 @@ def detect_format(head: bytes, name: str) -> str:
     """"telegram_json", "telegram_html" or "whatsapp_txt" for the first ~64 KB of a file.
 
     Raises UnknownFormatError(name, problem) for empty, binary, non-UTF-8 content and
-    for JSON, HTML or text that is no export.
+    for JSON, HTML or text that is no export. UTF-16 text (a BOM, or without one the
+    NUL byte pattern of UTF-16LE/BE) is read for WhatsApp chats only.
     """
     if not head.strip():
         raise UnknownFormatError(name, f"empty file: {_EXPECTED}" if not head else f"only blank space: {_EXPECTED}")
     for magic, what in _BINARY_MAGIC.items():
         if head.startswith(magic):
             raise UnknownFormatError(name, f"{what}, not an export; {_EXPECTED}")
-    text = _decode_head(head, name)
+    text, encoding = _decode_head(head, name)
     if looks_like_whatsapp(text):  # before JSON: iOS chat lines start with "["
         return "whatsapp_txt"
+    if encoding.unit > 1:
+        raise UnknownFormatError(name, f"{encoding.label} text that is not a WhatsApp chat (Telegram exports are UTF-8); {_EXPECTED}")
     start = text.lstrip("\ufeff \t\r\n")
     if start[:1] in ("{", "["):
         if start[:1] == "{" and _TELEGRAM_JSON.search(start):
@@ -51,11 +55,15 @@ def detect_format(head: bytes, name: str) -> str:
     raise UnknownFormatError(name, f"not a recognised export; {_EXPECTED}")
 
 
-def _decode_head(head: bytes, name: str) -> str:
-    """The head as text; a character cut at the end of the head is not an error."""
-    if b"\x00" in head:
-        raise UnknownFormatError(name, f"binary content (NUL bytes), not an export; {_EXPECTED}")
+def _decode_head(head: bytes, name: str) -> tuple[str, text_encoding.TextEncoding]:
+    """The head as text, and its encoding; a character cut at the end of the head is not an error."""
     try:
-        return codecs.getincrementaldecoder("utf-8")("strict").decode(head, final=False)
+        encoding = text_encoding.sniff(head, looks_like_whatsapp)
+    except BinaryContent:
+        raise UnknownFormatError(name, f"binary content (NUL bytes), not an export; {_EXPECTED}") from None
+    except EncodingProblem as exc:
+        raise UnknownFormatError(name, f"{exc}; {_EXPECTED}") from None
+    try:
+        return encoding.decode_head(head), encoding
     except UnicodeDecodeError as exc:
-        raise UnknownFormatError(name, f"not UTF-8 text (invalid byte at {exc.start:,}); {_EXPECTED}") from exc
+        raise UnknownFormatError(name, f"not UTF-8 text (invalid byte at {exc.start + len(encoding.bom):,}); {_EXPECTED}") from exc

@@ -1,6 +1,8 @@
 """WhatsApp "Export chat" text (`_chat.txt` in a zip, or `WhatsApp Chat with X.txt`).
 
-Two passes over the stream, both line by line: the first checks the bytes and
+The file may be UTF-8 or UTF-16 (LE or BE, with a BOM or without one; see
+`text_encoding`); records keep the file's own bytes either way. Two passes over
+the stream, both line by line: the first checks the bytes and
 learns the file's date order (a first field above 12 proves day-first, a second
 field above 12 proves month-first; otherwise the locale decides), the second
 yields one `MessageRecord` per message. Lines that do not start with a date
@@ -21,8 +23,9 @@ from functools import lru_cache
 from typing import BinaryIO
 
 from detector.errors import InputError
-from detector.ingest import whatsapp_calendar
+from detector.ingest import text_encoding, whatsapp_calendar
 from detector.ingest.records import ChatRecord, MediaRecord, MessageRecord
+from detector.ingest.text_encoding import EncodingProblem, TextEncoding
 from detector.ingest.timezones import local_to_utc, zone
 from detector.ingest.whatsapp_locales import (
     BIDI_MARKS,
@@ -166,11 +169,10 @@ def parse(stream: BinaryIO, name: str, *, timezone: str = "UTC") -> Iterator[Mes
     chat = chat_record(name)
     source = _rewindable(stream)
     start = source.tell()
-    if b"\x00" in source.read(_SNIFF):
-        raise InputError(name, "binary data (NUL bytes): not a WhatsApp text export")
+    encoding = sniff_encoding(source.read(_SNIFF), name)
     source.seek(start)
     layout = _Layout()
-    for number, _, _, line, _ in _lines(source, name):
+    for number, _, _, line, _ in _lines(source, name, encoding):
         stamp = _header(line)
         if stamp:
             layout.learn(line, stamp)
@@ -181,7 +183,7 @@ def parse(stream: BinaryIO, name: str, *, timezone: str = "UTC") -> Iterator[Mes
     source.seek(start)
     reader = _Reader(chat, tz, layout.days_first(name), layout.persian_digits)
     pending: _Pending | None = None
-    for _, offset, raw, line, end in _lines(source, name):
+    for _, offset, raw, line, end in _lines(source, name, encoding):
         stamp = _header(line)
         if stamp is None:
             if pending is not None:
@@ -200,6 +202,17 @@ def looks_like_whatsapp(head_text: str) -> bool:
         if line.strip():
             return _header(line) is not None
     return False
+
+
+def sniff_encoding(head: bytes, name: str) -> TextEncoding:
+    """The export's encoding from its first bytes; InputError for binary content.
+
+    UTF-16 without a BOM is recognised only when its first line reads as a WhatsApp message line.
+    """
+    try:
+        return text_encoding.sniff(head, looks_like_whatsapp)
+    except EncodingProblem as exc:
+        raise InputError(name, f"{exc}: not a WhatsApp text export") from None
 
 
 def chat_record(name: str) -> ChatRecord:
@@ -338,8 +351,11 @@ def _header(line: str) -> _Stamp | None:
     return _Stamp(match) if match else None
 
 
-def _lines(stream: BinaryIO, name: str) -> Iterator[tuple[int, int, bytes, str, str]]:
+def _lines(stream: BinaryIO, name: str, encoding: TextEncoding) -> Iterator[tuple[int, int, bytes, str, str]]:
     """(line number, stream offset, raw bytes, decoded text without terminator, terminator) for each line."""
+    if encoding.unit > 1:
+        yield from _wide_lines(stream, name, encoding)
+        return
     empty = True
     offset = stream.tell()
     for number, raw in enumerate(stream, start=1):
@@ -355,6 +371,29 @@ def _lines(stream: BinaryIO, name: str) -> Iterator[tuple[int, int, bytes, str, 
                 name, f"invalid UTF-8 on line {number} (byte {exc.start + 1}): not a UTF-8 WhatsApp export"
             ) from None
         yield number, offset + len(raw) - len(content), content, text, content[len(body) :].decode("ascii")
+        offset += len(raw)
+    if empty:
+        raise InputError(name, "empty file")
+
+
+def _wide_lines(stream: BinaryIO, name: str, encoding: TextEncoding) -> Iterator[tuple[int, int, bytes, str, str]]:
+    """`_lines` for UTF-16: raw bytes stay the file's UTF-16 bytes, offsets count bytes."""
+    empty = True
+    offset = stream.tell()
+    for number, raw in enumerate(text_encoding.lines(stream, encoding), start=1):
+        empty = False
+        content = raw[len(encoding.bom) :] if number == 1 and encoding.bom and raw.startswith(encoding.bom) else raw
+        try:
+            decoded = content.decode(encoding.codec)
+        except UnicodeDecodeError as exc:
+            problem = "an odd number of bytes" if exc.reason == "truncated data" else f"byte {exc.start + 1}"
+            raise InputError(
+                name, f"invalid {encoding.label} on line {number} ({problem}): not a UTF-16 WhatsApp export"
+            ) from None
+        if "\x00" in decoded:
+            raise InputError(name, f"binary data (NUL characters) on line {number}: not a WhatsApp text export")
+        text = decoded.rstrip("\r\n")
+        yield number, offset + len(raw) - len(content), content, text, decoded[len(text) :]
         offset += len(raw)
     if empty:
         raise InputError(name, "empty file")

@@ -6,10 +6,14 @@ an export "with media" makes: `_chat.txt` plus each photo under the name
 WhatsApp gives it (`IMG-20200912-WA0000.jpg` on Android,
 `00000012-PHOTO-2020-09-12-23-55-01.jpg` on iOS). Output depends only on the
 messages and options, so the same input always gives the same bytes.
+Both write UTF-8 by default; `encoding="utf-16-le"` or `"utf-16-be"` (with
+`bom=True` for a byte order mark) writes the UTF-16 files some phones and
+Windows tools save.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import zipfile
 from collections import Counter
@@ -107,11 +111,16 @@ def write_whatsapp_txt(
     timezone: str = "UTC",
     chat_name: str = "Chat",
     notice: bool = True,
+    encoding: str = "utf-8",
+    bom: bool = False,
 ) -> int:
     """Write an export "without media" to `stream`; returns the number of messages written (notice included)."""
+    codec = _codec(encoding)
+    if bom:
+        stream.write("\ufeff".encode(codec))
     count = 0
     for item in render(messages, locale=locale, timezone=timezone, chat_name=chat_name, notice=notice):
-        stream.write((item.text + "\n").encode("utf-8"))
+        stream.write((item.text + "\n").encode(codec))
         count += 1
     return count
 
@@ -124,19 +133,24 @@ def write_whatsapp_zip(
     locale: str,
     timezone: str = "UTC",
     notice: bool = True,
+    encoding: str = "utf-8",
+    bom: bool = False,
 ) -> Path:
     """Write an export "with media": a zip of `_chat.txt` and the attached photos."""
     path = Path(path)
+    codec = _codec(encoding)
     photos: list[tuple[str, bytes]] = []
     stamp_time = (1980, 1, 1, 0, 0, 0)
     with zipfile.ZipFile(path, "w") as archive:
         chat_info = zipfile.ZipInfo(CHAT_FILE, stamp_time)
         chat_info.compress_type = zipfile.ZIP_DEFLATED
         with archive.open(chat_info, "w") as entry:
+            if bom:
+                entry.write("\ufeff".encode(codec))
             for item in render(
                 messages, locale=locale, timezone=timezone, chat_name=chat_name, with_media=True, notice=notice
             ):
-                entry.write((item.text + "\n").encode("utf-8"))
+                entry.write((item.text + "\n").encode(codec))
                 if item.photo:
                     photos.append(item.photo)
         for name, data in photos:
@@ -175,6 +189,14 @@ def _photo_name(loc: Locale, local: datetime, number: int, per_day: Counter[str]
     day = f"{local:%Y%m%d}"
     name = f"IMG-{day}-WA{per_day[day]:04d}.jpg"
     per_day[day] += 1
+    return name
+
+
+def _codec(encoding: str) -> str:
+    """`encoding` as a codec name; UTF-16 must name its byte order (a BOM is the `bom` option)."""
+    name = codecs.lookup(encoding).name
+    if name not in ("utf-8", "utf-16-le", "utf-16-be"):
+        raise ValueError(f"unsupported export encoding {encoding!r}; use utf-8, utf-16-le or utf-16-be")
     return name
 
 
