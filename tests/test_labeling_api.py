@@ -239,7 +239,7 @@ def test_two_analysts_are_never_served_the_same_item(app, engine):
     assert first.startswith(f"/items/{ids[0]}?") and second.startswith(f"/items/{ids[1]}?")
     assert ann.get("/next", follow_redirects=False).headers["location"] == first  # still hers
     assert cat.get("/next", follow_redirects=False).headers["location"].startswith("/queue?")  # nothing free
-    assert "ann is working on this item right now." in cat.get(f"/items/{ids[0]}").text
+    assert "<bdi>ann</bdi> is working on this item right now." in cat.get(f"/items/{ids[0]}").text
     with session_scope(engine) as s:  # after the lease expires the item is free again
         later = datetime.now(timezone.utc) + q.LEASE_TIME + timedelta(seconds=1)
         assert q.claim(s, 3, ids[0], now=later)
@@ -385,7 +385,7 @@ def test_every_action_is_audited_and_the_item_shows_its_history(app, engine):
     page = ann.get(f"/items/{mid}").text
     assert "&lt;b&gt;check&lt;/b&gt; later" in page and "<b>check</b>" not in page
     history = page[page.index("<h2>History</h2>"):]
-    assert history.index("<b>ann</b>") < history.index("<b>rev</b>")
+    assert history.index("<b><bdi>ann</bdi></b>") < history.index("<b><bdi>rev</bdi></b>")
     assert 'class="blurred"' not in page  # she switched blurring off
 
 
@@ -468,11 +468,11 @@ def test_stats_page_counts_and_pairs(app, engine):
     decide(ann, ids[0], "skip")
     page = ann.get("/stats").text
     # p_o = 3/4; ann: l2 n2, bob: l1 n3: p_e = (2*1 + 2*3)/16 = 0.5 -> kappa 0.5
-    assert "<th>ann · bob</th><td class=\"num\">4</td><td class=\"num\">75%</td><td class=\"num\">0.50</td>" in page
+    assert "<th><bdi>ann</bdi> · <bdi>bob</bdi></th><td class=\"num\">4</td><td class=\"num\">75%</td><td class=\"num\">0.50</td>" in page
     assert '<td class="num" data-state="disputed">1</td>' in page
     assert '<td class="num" data-state="awaiting_review">1</td>' in page
     assert '<td class="num" data-state="not_listing">2</td>' in page
-    assert '<tr data-user="ann"><th>ann</th><td class="num">2</td><td class="num">2</td><td class="num">0</td><td class="num">1</td>' in page
+    assert '<tr data-user="ann"><th><bdi>ann</bdi></th><td class="num">2</td><td class="num">2</td><td class="num">0</td><td class="num">1</td>' in page
     assert pair_agreements({"x": {1: "listing"}, "y": {2: "listing"}}) == []
 
 
