@@ -54,6 +54,9 @@ from .link.commands import graph_command, link_command  # noqa: E402
 main.add_command(link_command)
 main.add_command(graph_command)
 
+from .doctor_command import doctor_command  # noqa: E402
+
+main.add_command(doctor_command)
 
 
 def add_extensions(group: click.Group) -> None:

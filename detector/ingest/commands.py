@@ -115,7 +115,8 @@ def ingest_command(
     later export adds only new messages and new versions of edited ones. Bad files
     are reported one line each and the exit status is 1; the others are still stored.
     `--json` prints {"files", "messages_new", "messages_seen", "errors"}, where
-    files counts export files read (new or already stored).
+    files counts export files read (new or already stored), and "temp_files_removed"
+    when the run first removed temporary files an interrupted ingest left behind.
     """
     settings = settings_for(db_url, export_timezone=timezone)
     engine = open_database(db_url)
@@ -129,6 +130,8 @@ def ingest_command(
         ) from None
     finally:
         engine.dispose()
+    if summary.cleanup_line():
+        click.echo(f"note: {summary.cleanup_line()}", err=True)
     for line in summary.errors:
         click.echo(f"error: {line}", err=True)
     if as_json:

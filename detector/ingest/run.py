@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib
 import io
+import logging
 import os
 import re
+import time
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,11 +28,12 @@ from ..hashing import sha256_file
 from ..schema import ExportFile, Media
 from .archive import FolderMedia, MediaResolver, SafeZip, ZipMedia, is_zip
 from .detect import HEAD_BYTES, detect_format
-from .evidence import Blob, EvidenceStore, clean_suffix, release_cache
+from .evidence import Blob, EvidenceStore, TempFile, clean_suffix, release_cache
 from .load import ExportInfo, Loader, LoadResult
 from .timezones import zone
 
 EXPORT_SUFFIXES = {".json", ".html", ".htm", ".txt"}
+log = logging.getLogger(__name__)
 PARSERS = {"telegram_json": "telegram_json", "telegram_html": "telegram_html", "whatsapp_txt": "whatsapp"}
 
 
@@ -81,6 +84,7 @@ class IngestSummary:
     errors: list[str] = field(default_factory=list)
     analysed: int = 0
     inputs: list[InputResult] = field(default_factory=list)
+    temp_removed: list[TempFile] = field(default_factory=list)  # stale `.incoming-*` files cleaned first
 
     def add(self, item: InputResult) -> None:
         self.inputs.append(item)
@@ -97,7 +101,15 @@ class IngestSummary:
             "messages_new": self.messages_new,
             "messages_seen": self.messages_seen,
             "errors": list(self.errors),
-        }
+        } | ({"temp_files_removed": len(self.temp_removed)} if self.temp_removed else {})
+
+    def cleanup_line(self) -> str | None:
+        """One line about the crash leftovers this run removed, or None."""
+        if not self.temp_removed:
+            return None
+        size = sum(t.size for t in self.temp_removed)
+        return (f"removed {len(self.temp_removed)} temporary file(s) ({size} bytes) left in the evidence "
+                "store by an interrupted ingest")
 
 
 # --------------------------------------------------------------------------- finding inputs
@@ -204,22 +216,9 @@ class _Ingester:
         item = InputResult(path, display)
         if self.progress is not None:
             self.progress.file(display)
-        loader: Loader | None = None
         try:
-            try:
-                with open(path, "rb") as stream:
-                    head = stream.read(HEAD_BYTES)
-                item.sha256, item.size = sha256_file(path)
-                with self.engine.begin() as conn:
-                    loader = Loader(conn, self.evidence, actor=self.settings.actor)
-                    if is_zip(head):
-                        self._zip(loader, path, display, item)
-                    else:
-                        self._plain(loader, path, display, head, item)
-            except BaseException:
-                if loader is not None:  # the transaction rolled back: so do the blobs it wrote
-                    self._discard_unreferenced(loader.created_blobs)
-                raise
+            with self.evidence.writing():  # doctor --fix waits: these blobs are unreferenced until commit
+                self._store(path, display, item)
         except InputError as exc:
             item.error = str(exc)
         except DetectorError as exc:
@@ -231,6 +230,24 @@ class _Ingester:
         if item.error:
             item.files = item.messages_new = item.messages_seen = item.versions_new = 0
         return item
+
+    def _store(self, path: Path, display: str, item: InputResult) -> None:
+        """One input in one transaction; the blobs it wrote are removed again when it rolls back."""
+        loader: Loader | None = None
+        try:
+            with open(path, "rb") as stream:
+                head = stream.read(HEAD_BYTES)
+            item.sha256, item.size = sha256_file(path)
+            with self.engine.begin() as conn:
+                loader = Loader(conn, self.evidence, actor=self.settings.actor)
+                if is_zip(head):
+                    self._zip(loader, path, display, item)
+                else:
+                    self._plain(loader, path, display, head, item)
+        except BaseException:
+            if loader is not None:  # the transaction rolled back: so do the blobs it wrote
+                self._discard_unreferenced(loader.created_blobs)
+            raise
 
     def _discard_unreferenced(self, blobs: list[Blob]) -> None:
         """Remove blobs written for a rolled-back input, unless another process stored the same bytes meanwhile."""
@@ -309,14 +326,20 @@ def ingest_inputs(
     progress: Progress | None = None,
     should_stop: Any = None,
 ) -> IngestSummary:
-    """Ingest already-found inputs (see `find_inputs`); error strings are passed through."""
+    """Ingest already-found inputs (see `find_inputs`); error strings are passed through.
+
+    First removes the evidence store's stale temporary files (`.incoming-*` left by an
+    ingest that was killed: no live writer holds their lock, older than this run)."""
+    started = time.time()
     inputs = list(inputs)
     timezone = timezone or settings.export_timezone
     zone(timezone)  # an unknown zone is a ConfigError for the whole run, not one per file
     if progress is not None:
         progress.start(sum(input_size(i[0]) for i in inputs if not isinstance(i, str)))
     ingester = _Ingester(engine, settings, timezone, progress)
-    summary = IngestSummary()
+    summary = IngestSummary(temp_removed=ingester.evidence.remove_stale_temp(before=started))
+    if summary.temp_removed:
+        log.info("%s: %s", settings.evidence_dir, summary.cleanup_line())
     for entry in inputs:
         if should_stop is not None and should_stop():
             break
