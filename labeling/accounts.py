@@ -64,6 +64,14 @@ def add_user(session: Session, name: str, role: str, password: str, actor: str) 
     return user
 
 
+def password_matches(user: User, password: str) -> bool:
+    """Whether `password` is the user's password (no audit, no rate limit: for local checks)."""
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.name)))
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,7 +25,7 @@ from .accounts import LoginLimiter
 from .errors import BadRequest, NotLoggedIn, RateLimited
 from detector.text.display import text_direction
 from .security import SECURITY_HEADERS, csrf_guard, session_secret
-from . import referrals
+from . import hosts, referrals
 from . import links
 from .web import login_guard, render, router
 
@@ -75,8 +77,12 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 
 async def _validation_error(request: Request, error: Exception) -> Response:
+    """400 for a bad form field or query parameter; 404 for a path whose id is out of range."""
     assert isinstance(error, RequestValidationError)
-    fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in error.errors())
+    locations = [e.get("loc", ["?"]) for e in error.errors()]
+    fields = ", ".join(str(loc[-1]) for loc in locations)
+    if locations and all(loc[0] == "path" for loc in locations):
+        return _error_response(request, 404, f"not found: invalid {fields}")
     return _error_response(request, 400, f"missing or invalid form field: {fields}")
 
 
@@ -91,17 +97,25 @@ def _templates() -> Jinja2Templates:
 
 
 def create_app(settings: Settings, *, secure_cookies: bool = False, secret_file: Path | None = None,
-               limiter: LoginLimiter | None = None) -> FastAPI:
+               limiter: LoginLimiter | None = None, session_hours: float | None = None,
+               allowed_hosts: Sequence[str] | None = None, forwarded_allow_ips: Sequence[str] = ()) -> FastAPI:
     """The labelling queue for the database in `settings` (migrated on start).
 
-    `secure_cookies` marks the session cookie Secure (serve behind HTTPS).
+    `secure_cookies` marks the session cookie Secure (serve behind HTTPS). A session ends
+    `session_hours` (default SESSION_HOURS) after its login, however active. `allowed_hosts`
+    lists the Host headers answered (None: any); X-Forwarded-For is read only from the
+    addresses in `forwarded_allow_ips` (none by default: the peer's address is the client's).
     """
+    session_hours = SESSION_HOURS if session_hours is None else session_hours
+    if not 0 < session_hours <= 24 * 366:
+        raise ConfigError("the session lifetime must be a positive number of hours")
     app = FastAPI(title="Labelling queue", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(login_guard), Depends(csrf_guard)])
     app.state.settings = settings
     app.state.engine = open_database(settings.database_url)
     app.state.templates = _templates()
     app.state.limiter = limiter or LoginLimiter()
+    app.state.session_lifetime = timedelta(hours=session_hours)
     app.include_router(router)
     referrals.install(app)
     links.install(app)
@@ -124,8 +138,9 @@ def create_app(settings: Settings, *, secure_cookies: bool = False, secret_file:
         SessionMiddleware,
         secret_key=session_secret(settings, secret_file),
         session_cookie="detector_session",
-        max_age=SESSION_HOURS * 3600,
+        max_age=max(1, round(session_hours * 3600)),
         same_site="strict",
         https_only=secure_cookies,
     )
+    hosts.install(app, allowed_hosts=allowed_hosts, forwarded_allow_ips=forwarded_allow_ips)
     return app

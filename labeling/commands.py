@@ -8,28 +8,52 @@ import click
 
 from detector.cli_options import db_option, settings_for
 
-
 @click.command()
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (keep it local unless behind HTTPS).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--secure-cookies", is_flag=True, envvar="DETECTOR_SECURE_COOKIES",
               help="Mark the session cookie Secure (when served behind HTTPS).")
-def serve(db_url: str, host: str, port: int, secure_cookies: bool) -> None:
+@click.option("--allowed-hosts", default="", envvar="DETECTOR_ALLOWED_HOSTS", metavar="HOSTS",
+              help="Comma-separated Host headers to answer (*.example.org allowed) [default: localhost, 127.0.0.1, [::1] and --host].")
+@click.option("--forwarded-allow-ips", default="", envvar="DETECTOR_FORWARDED_ALLOW_IPS", metavar="IPS",
+              help="Comma-separated proxy addresses or networks whose X-Forwarded-For/-Proto are believed [default: none].")
+@click.option("--session-hours", envvar="DETECTOR_SESSION_HOURS", type=click.FloatRange(0.01, 24 * 366),
+              help="Absolute session lifetime in hours: log in again after this long, however active [default: 12].")
+@click.option("--allow-demo-accounts", is_flag=True,
+              help="Listen on a non-loopback address even though the demo accounts (public passwords) exist.")
+def serve(db_url: str, host: str, port: int, secure_cookies: bool, allowed_hosts: str, forwarded_allow_ips: str,
+          session_hours: float | None, allow_demo_accounts: bool) -> None:
     """Run the labelling queue in the browser (http://HOST:PORT)."""
-    import uvicorn
-
     from detector.db import session_scope
+    from detector.errors import ConfigError
 
     from .accounts import list_users
     from .app import create_app
+    from .demo import demo_accounts_in_use
+    from .hosts import default_allowed_hosts, is_loopback, split_list
 
-    app = create_app(settings_for(db_url), secure_cookies=secure_cookies)
+    app = create_app(settings_for(db_url), secure_cookies=secure_cookies, session_hours=session_hours,
+                     allowed_hosts=split_list(allowed_hosts) or default_allowed_hosts(host),
+                     forwarded_allow_ips=split_list(forwarded_allow_ips))
+    if not is_loopback(host) and not allow_demo_accounts:
+        demo = demo_accounts_in_use(app.state.engine)
+        if demo:
+            raise ConfigError(f"refusing to listen on {host}: the demo accounts ({', '.join(demo)}) with public "
+                              "passwords exist in this database; use --host 127.0.0.1, a database without them, "
+                              "or --allow-demo-accounts")
     with session_scope(app.state.engine) as session:
         if not list_users(session):
             click.echo("No accounts yet: create one with `detector users add NAME --role analyst`.")
     click.echo(f"Labelling queue on http://{host}:{port}  (Ctrl+C to stop)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    run_server(app, host, port)
+
+
+def run_server(app: object, host: str, port: int) -> None:
+    """Serve the app with uvicorn; its own proxy-header handling is off (the app has its own, see hosts.py)."""
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False)  # type: ignore[arg-type]
 
 
 @click.group()

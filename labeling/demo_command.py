@@ -75,9 +75,9 @@ def demo_command(folder: Path, serve: bool, port: int) -> None:
         for line in ingested.errors:
             console.print(f"[red]{line}[/]")
     if serve:
-        import uvicorn
-
         from .app import create_app
+        from .commands import run_server
+        from .hosts import default_allowed_hosts
 
         console.print(f"Labelling queue on [bold]http://127.0.0.1:{port}[/]  (Ctrl+C to stop)")
-        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        run_server(create_app(settings, allowed_hosts=default_allowed_hosts("127.0.0.1")), "127.0.0.1", port)

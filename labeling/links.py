@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from detector.db import session_scope
 from detector.link.queries import ENTITY_TITLES, ItemLinks, cluster_view, describe_entity, entity_view, item_links
 
+from .params import PathId
 from .web import logged_in
 
 router = APIRouter()
@@ -31,12 +32,12 @@ def install(app: FastAPI) -> None:
 
 
 @router.get("/clusters/{cluster_id}")
-def cluster_page(request: Request, cluster_id: int) -> Response:
+def cluster_page(request: Request, cluster_id: PathId) -> Response:
     with logged_in(request) as ctx:
         return ctx.render("cluster.html", view=cluster_view(ctx.db, cluster_id))
 
 
 @router.get("/entities/{entity_id}")
-def entity_page(request: Request, entity_id: int) -> Response:
+def entity_page(request: Request, entity_id: PathId) -> Response:
     with logged_in(request) as ctx:
         return ctx.render("entity.html", view=entity_view(ctx.db, entity_id))

@@ -22,6 +22,7 @@ from detector.schema import Label, Lease, Message, QueueItem, QueueSync, Score, 
 
 from .active import WINDOW, active_order
 from .errors import BadRequest
+from .params import fits
 from detector.text.display import SIGNAL_TYPES, has_minor
 from detector.review import REVIEW_STATES, STATES
 
@@ -141,8 +142,8 @@ class QueueFilter:
             raise BadRequest(f"unknown order {order!r}: use {', '.join(ORDERS)}")
         if signal and signal not in SIGNAL_TYPES:
             raise BadRequest(f"unknown signal type {signal!r}")
-        if source and not source.isdigit():
-            raise BadRequest(f"channel must be a number, not {source!r}")
+        if source and not fits(source):
+            raise BadRequest(f"channel must be a channel number, not {source[:40]!r}")
         language = (params.get("language") or "").strip()
         if len(language) > 10:
             raise BadRequest("language must be a short code like ar or ckb")

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from detector.db import session_scope
+from detector.errors import NotFoundError
 from detector.schema import Case, CaseMessage, Label, Message
 from reports.cases import TLP, get_case, list_cases, open_case_from
 from reports.export import MEDIA_TYPES, render_case
@@ -22,7 +23,7 @@ from reports.render import FORMATS
 
 from .accounts import require_reviewer
 from .audit import record_event
-from .errors import BadRequest
+from .params import fits, parse_int
 from detector.review import state_of_labels
 from .web import Ctx, logged_in, redirect
 
@@ -54,11 +55,7 @@ def install(app: FastAPI) -> None:
 
 def _optional_int(value: str, field: str) -> int | None:
     value = value.strip()
-    if not value:
-        return None
-    if not value.isdigit():
-        raise BadRequest(f"{field} must be a number")
-    return int(value)
+    return parse_int(value, field) if value else None
 
 
 @router.get("/cases")
@@ -88,7 +85,10 @@ def open_case_action(request: Request, tlp: str = Form(""), summary: str = Form(
 
 
 def _case_view(ctx: Ctx, ref: str) -> Case:
+    """The case by reference or number; a number out of a database id's range is simply not found."""
     require_reviewer(ctx.user)
+    if ref.isdigit() and not fits(ref):
+        raise NotFoundError(f"no case {ref[:40]!r}")
     return get_case(ctx.db, ref)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -24,6 +24,7 @@ from .accounts import authenticate, change_settings, get_user, label_role, requi
 from .audit import record_event
 from .decisions import TAG_TITLES, TAGS, label_history, record_decision
 from .errors import BadRequest, NotLoggedIn, RateLimited
+from .params import PathId, fits, parse_int
 from detector.text.display import SIGNAL_TYPES, describe, segments
 from detector.review import STATE_TITLES, STATES
 from .security import csrf_token
@@ -32,15 +33,34 @@ from .stats import analyst_decisions, pair_agreements, per_user_counts, state_co
 PUBLIC_PATHS = frozenset({"/login"})
 
 
+def session_user_id(request: Request) -> int:
+    """The session's user id; NotLoggedIn (and the session cleared) when there is none or it
+    is older than the app's absolute lifetime, however active it has been since."""
+    user_id = request.session.get("uid")
+    if not isinstance(user_id, int):
+        raise NotLoggedIn("please log in")
+    try:
+        login_at = datetime.fromisoformat(str(request.session.get("login_at", "")))
+    except ValueError:
+        login_at = None
+    lifetime: timedelta = request.app.state.session_lifetime
+    if login_at is None or login_at.tzinfo is None or datetime.now(timezone.utc) - login_at > lifetime:
+        request.session.clear()
+        raise NotLoggedIn("please log in")
+    return user_id
+
+
 def login_guard(request: Request) -> None:
     """App-wide: refuse every route but the login form early (before any form is validated)
-    when there is no session; handlers then load the user with `logged_in`."""
-    if request.url.path not in PUBLIC_PATHS and not isinstance(request.session.get("uid"), int):
-        raise NotLoggedIn("please log in")
+    when there is no live session; handlers then load the user with `logged_in`."""
+    if request.url.path not in PUBLIC_PATHS:
+        session_user_id(request)
 
 
 router = APIRouter()
 CONTEXT_SIZE = 3
+PAGE_SIZE = 50
+MAX_PAGE = 10**15  # (page - 1) * PAGE_SIZE stays far inside a 64-bit OFFSET
 RECENT_SIZE = 30
 SHOWN_IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 
@@ -68,9 +88,7 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
 @contextmanager
 def logged_in(request: Request) -> Iterator[Ctx]:
     """A transaction and the session's user; NotLoggedIn when there is no valid session."""
-    user_id = request.session.get("uid")
-    if not isinstance(user_id, int):
-        raise NotLoggedIn("please log in")
+    user_id = session_user_id(request)
     with session_scope(request.app.state.engine) as db:
         try:
             user = get_user(db, user_id)
@@ -143,9 +161,9 @@ def home(request: Request) -> Response:
 def _queue_page(ctx: Ctx, mode: str) -> Response:
     params = ctx.request.query_params
     flt = q.QueueFilter.from_params(params, default_state="review" if mode == "review" else "open")
-    page = max(1, int(params.get("page", "1"))) if params.get("page", "1").isdigit() else 1
+    page = parse_int(params.get("page") or "1", "page", high=MAX_PAGE)
     q.refresh_queue(ctx.db)
-    rows = q.list_items(ctx.db, flt, ctx.user.id, limit=50, offset=(page - 1) * 50)
+    rows = q.list_items(ctx.db, flt, ctx.user.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     total = q.count_items(ctx.db, flt)
     languages = ctx.db.scalars(select(QueueItem.language).distinct()).all()
     channels = ctx.db.execute(
@@ -205,7 +223,7 @@ def _recent(request: Request) -> list[int]:
 
 
 @router.get("/items/{message_id}/next")
-def item_next(request: Request, message_id: int) -> Response:
+def item_next(request: Request, message_id: PathId) -> Response:
     """`j`: forward through the items seen before, then on to the next unclaimed one."""
     with logged_in(request) as ctx:
         recent = _recent(request)
@@ -218,7 +236,7 @@ def item_next(request: Request, message_id: int) -> Response:
 
 
 @router.get("/items/{message_id}/prev")
-def item_prev(request: Request, message_id: int) -> Response:
+def item_prev(request: Request, message_id: PathId) -> Response:
     """`k`: back to the item seen before this one."""
     with logged_in(request) as ctx:
         flt = q.QueueFilter.from_params(request.query_params, _default_state(ctx.user))
@@ -249,7 +267,7 @@ def _context_messages(db: Session, message: Message) -> tuple[list[Message], lis
 
 
 @router.get("/items/{message_id}")
-def item_page(request: Request, message_id: int) -> Response:
+def item_page(request: Request, message_id: PathId) -> Response:
     with logged_in(request) as ctx:
         flt = q.QueueFilter.from_params(request.query_params, _default_state(ctx.user))
         q.refresh_queue(ctx.db)
@@ -273,7 +291,7 @@ def item_page(request: Request, message_id: int) -> Response:
             segments=segments(message.text, message.signals), signals=message.signals or [],
             describe=describe, before=before, after=after,
             photos=photos, other_media=[m for m in message.media if m not in photos],
-            revealed={int(reveal)} if reveal.isdigit() else set(),
+            revealed={parse_int(reveal, "reveal")} if reveal else set(),
             history=label_history(ctx.db, message_id), tags=TAGS, tag_titles=TAG_TITLES,
             role=label_role(ctx.user), query=flt.query_string(),
             reasons=sorted(score.reasons or [], key=lambda r: -abs(r.get("weight", 0)))[:10] if score else [],
@@ -281,7 +299,7 @@ def item_page(request: Request, message_id: int) -> Response:
 
 
 @router.post("/items/{message_id}/decision")
-def decide(request: Request, message_id: int, decision: str = Form(...), role: str = Form(...),
+def decide(request: Request, message_id: PathId, decision: str = Form(...), role: str = Form(...),
            tags: list[str] = Form(default=[]), note: str = Form("")) -> Response:
     with logged_in(request) as ctx:
         q.refresh_queue(ctx.db)
@@ -305,7 +323,7 @@ def _stored_photo(ctx: Ctx, media_id: int) -> tuple[Media, Path]:
 
 
 @router.get("/media/{media_id}")
-def media_file(request: Request, media_id: int) -> Response:
+def media_file(request: Request, media_id: PathId) -> Response:
     """Stream a stored photo by its id (only to logged-in users; never a path from the request)."""
     with logged_in(request) as ctx:
         media, path = _stored_photo(ctx, media_id)
@@ -318,7 +336,7 @@ def media_file(request: Request, media_id: int) -> Response:
 
 
 @router.post("/media/{media_id}/reveal")
-def reveal_photo(request: Request, media_id: int) -> Response:
+def reveal_photo(request: Request, media_id: PathId) -> Response:
     with logged_in(request) as ctx:
         media, _ = _stored_photo(ctx, media_id)
         record_event(ctx.db, ctx.user.name, "reveal_photo", "media", media.id, None, {"message_id": media.message_id})
@@ -348,7 +366,7 @@ def settings_page(request: Request) -> Response:
 
 @router.post("/settings")
 def save_settings(request: Request, blur_photos: str = Form(""), break_minutes: str = Form("0")) -> Response:
-    if not break_minutes.isdigit() or int(break_minutes) > 480:
+    if not fits(break_minutes, 0, 480):
         raise BadRequest("break reminder must be a number of minutes between 0 (off) and 480")
     with logged_in(request) as ctx:
         change_settings(ctx.db, ctx.user, {"blur_photos": blur_photos == "on", "break_minutes": int(break_minutes)})
@@ -379,7 +397,7 @@ def api_stats(request: Request) -> dict[str, Any]:
 
 
 @router.post("/api/items/{message_id}/decision")
-def api_decide(request: Request, message_id: int, body: dict[str, Any]) -> dict[str, Any]:
+def api_decide(request: Request, message_id: PathId, body: dict[str, Any]) -> dict[str, Any]:
     """Record a decision sent as JSON: {"decision", "role", "tags": [...], "note"}."""
     tags, note = body.get("tags", []), body.get("note", "")
     if not isinstance(tags, list) or not isinstance(note, str):
