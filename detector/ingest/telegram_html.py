@@ -117,7 +117,7 @@ def _moment(title: str, tz: tzinfo, name: str) -> datetime | None:
             return local_to_utc(local, tz)
         offset = timedelta(hours=int(off_h), minutes=int(off_m)) * (1 if sign == "+" else -1)
         return local.replace(tzinfo=fixed_offset(offset)).astimezone(UTC)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: the offset or zone moves it past year 1 or 9999
         raise InputError(name, f"impossible message date {title!r} ({exc})") from exc
 
 

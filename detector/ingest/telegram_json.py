@@ -107,7 +107,7 @@ def _chat(fields: dict[str, Any], reader: _Reader) -> ChatRecord:
 def _messages(reader: _Reader, chat: ChatRecord, tz: tzinfo) -> Iterator[MessageRecord]:
     """The hot loop: one C scan and one record per message; the careful path only at chunk ends."""
     if reader.peek() != "[":
-        raise InputError(reader.name, f"not a Telegram export: the messages of chat {chat.chat_id} are not a list")
+        raise InputError(reader.name, f"not a Telegram export: the messages of chat {_shown(chat.chat_id)} are not a list")
     reader.pos += 1
     reader.where = "the messages list"
     char = reader.peek()
@@ -122,7 +122,7 @@ def _messages(reader: _Reader, chat: ChatRecord, tz: tzinfo) -> Iterator[Message
             message, end = scan(buf, start)
             source = buf[start:end]
             reader.pos = end
-        except (StopIteration, json.JSONDecodeError):  # the object runs past the window, or is bad
+        except (StopIteration, ValueError):  # the object runs past the window, or is bad (JSONDecodeError is a ValueError)
             message, source = reader.value()
             start = reader.pos - len(source)
         if type(message) is not dict:
@@ -132,7 +132,7 @@ def _messages(reader: _Reader, chat: ChatRecord, tz: tzinfo) -> Iterator[Message
             record = _record(message, raw, offset, chat, tz)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             problem = f"{type(exc).__name__}: {exc}"
-            raise InputError(reader.name, f"message {reader.messages + 1:,} of chat {chat.chat_id} is malformed ({problem})") from exc
+            raise InputError(reader.name, f"message {reader.messages + 1:,} of chat {_shown(chat.chat_id)} is malformed ({problem})") from exc
         reader.messages += 1
         yield record
         separator = _SEPARATOR.match(reader.buf, reader.pos)
@@ -145,6 +145,11 @@ def _messages(reader: _Reader, chat: ChatRecord, tz: tzinfo) -> Iterator[Message
                 reader.pos -= 1
                 raise reader.unexpected("expected ',' or ']' in the messages list")
     reader.where = "the export"
+
+
+def _shown(chat_id: str) -> str:
+    """A chat id as an error message shows it: as written, or quoted and escaped when it holds line breaks or controls."""
+    return chat_id if chat_id.isprintable() else repr(chat_id)
 
 
 def _record(message: dict[str, Any], raw: bytes, offset: int, chat: ChatRecord, tz: tzinfo) -> MessageRecord:
@@ -309,6 +314,8 @@ class _Reader:
                 if not self.fill():
                     raise self.truncated() from exc
                 continue
+            except ValueError as exc:  # int() refuses an integer of over 4,300 digits (sys.get_int_max_str_digits)
+                raise self.malformed("a number with too many digits") from exc
             if end == len(self.buf) and self.fill():
                 continue  # a number may go on in the next chunk: decode again with more text
             source = self.buf[self.pos : end]

@@ -300,7 +300,7 @@ class _Reader:
         return MessageRecord(
             chat=self.chat,
             external_id=message_id(self.chat.chat_id, when, sid, text, position),
-            sent_at=local_to_utc(local, self.tz) if local else None,
+            sent_at=_utc(local, self.tz),
             sent_local=sent_local,
             sender_name=sender_name,
             sender_id=sid,
@@ -336,6 +336,16 @@ class _Reader:
             return datetime(year, month, day, hour, minute, second)
         except ValueError:
             return None
+
+
+def _utc(local: datetime | None, tz: tzinfo) -> datetime | None:
+    """`local` read in `tz` as UTC; None when there is none, or when the zone moves it past year 1 or 9999."""
+    if local is None:
+        return None
+    try:
+        return local_to_utc(local, tz)
+    except OverflowError:
+        return None
 
 
 @lru_cache(maxsize=64)
