@@ -17,7 +17,7 @@ from detector.db import session_scope
 from detector.errors import NotFoundError
 from detector.schema import Case, CaseMessage, Label, Message
 from reports.cases import TLP, get_case, list_cases, open_case_from
-from reports.export import MEDIA_TYPES, render_case
+from reports.export import MEDIA_TYPES, prepare_export, record_export, render_prepared
 from reports.photos import PHOTO_MODES
 from reports.render import FORMATS
 
@@ -105,11 +105,13 @@ def case_page(request: Request, ref: str) -> Response:
 @router.post("/cases/{ref}/report")
 def case_report(request: Request, ref: str, format: str = Form(""), redact: str = Form(""),
                 photos: str = Form("blurred")) -> Response:
-    with logged_in(request) as ctx:
-        case = _case_view(ctx, ref)
-        data = render_case(ctx.db, case, format, evidence_dir=request.app.state.settings.evidence_dir,
-                           actor=ctx.user.name, redact=redact == "on", photos=photos, via="web")
-        name = f"{case.ref}{'-redacted' if redact == 'on' else ''}.{format}"
-        return Response(data, media_type=MEDIA_TYPES[format],
-                        headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                 "Cache-Control": "private, no-store"})
+    with logged_in(request) as ctx:  # a short read: login, case, report data
+        prepared = prepare_export(ctx.db, _case_view(ctx, ref), format, actor=ctx.user.name, redact=redact == "on",
+                                  evidence_dir=request.app.state.settings.evidence_dir, photos=photos, via="web")
+    data = render_prepared(prepared)  # no transaction open while rendering (PDF can take minutes)
+    with session_scope(request.app.state.engine) as db:  # a short write: the audit row names the bytes sent
+        record_export(db, prepared, data)
+    name = f"{prepared.ref}{'-redacted' if redact == 'on' else ''}.{format}"
+    return Response(data, media_type=MEDIA_TYPES[format],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Cache-Control": "private, no-store"})

@@ -116,8 +116,11 @@ def custody_events(session: Session, case: Case, message_ids: list[int]) -> list
 
 
 def build_report(session: Session, case: Case, *, actor: str, redact: bool = False, photos: str = "blurred",
-                 now: datetime | None = None) -> dict[str, Any]:
-    """The report of a case as plain data (valid against reports/report.schema.json)."""
+                 now: datetime | None = None, pending_events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The report of a case as plain data (valid against reports/report.schema.json).
+
+    `pending_events` are custody events written only after the report renders (its own export), listed last.
+    """
     if redact and photos == "original":
         photos = "blurred"  # originals never go into a redacted report
     masks = Masks.from_values(case.masked) if redact else None
@@ -141,7 +144,7 @@ def build_report(session: Session, case: Case, *, actor: str, redact: bool = Fal
         "messages": entries,
         "chain_of_custody": {
             "exports": sorted(exports.values(), key=lambda e: e["id"]),
-            "events": custody_events(session, case, ids),
+            "events": custody_events(session, case, ids) + list(pending_events or []),
         },
     }
     report["integrity"] = {"algorithm": "sha256", "content_sha256": content_sha256(report)}

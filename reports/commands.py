@@ -121,15 +121,22 @@ def report(db_url: str, ref: str, fmt: str, out: Path | None, redact: bool, phot
     from detector.db import open_database, session_scope
 
     from .cases import get_case
-    from .export import render_case, write_atomically
+    from .export import prepare_export, record_export, render_prepared, write_atomically
 
     settings = settings_for(db_url)
-    with session_scope(open_database(db_url)) as session:
-        case_ = get_case(session, ref)
-        data = render_case(session, case_, fmt, evidence_dir=settings.evidence_dir, actor=settings.actor,
-                           redact=redact, photos=photos)
-        target = out or Path(f"{case_.ref}{'-redacted' if redact else ''}.{fmt}")
-        write_atomically(target, data)
+    engine = open_database(db_url)
+    with session_scope(engine) as session:  # a short read; nothing is written yet
+        prepared = prepare_export(session, get_case(session, ref), fmt, evidence_dir=settings.evidence_dir,
+                                  actor=settings.actor, redact=redact, photos=photos)
+    data = render_prepared(prepared)  # slow for PDF: no transaction is open meanwhile
+    target = out or Path(f"{prepared.ref}{'-redacted' if redact else ''}.{fmt}")
+    write_atomically(target, data)
+    try:
+        with session_scope(engine) as session:  # a short write: the audit row names the bytes written
+            record_export(session, prepared, data)
+    except BaseException:
+        target.unlink(missing_ok=True)  # an export nobody audited does not stay behind
+        raise
     click.echo(f"Wrote {target} ({len(data):,} bytes, {fmt}{', redacted' if redact else ''}).")
 
 

@@ -21,7 +21,7 @@ from detector.ingest.originals import original_bytes
 from detector.ingest.records import ChatRecord, MessageRecord
 from detector.schema import ExportFile, Media, Message, Score
 from reports.cases import add_masks, get_case, open_case, set_translation
-from reports.export import render_case
+from reports.export import export_case
 from reports.redact import NAME_MASK, PHONE_MASK
 from reports.render import safe_cell
 from reports.schema import schema_errors
@@ -39,8 +39,7 @@ def _case(world, ids, **kwargs):
 
 
 def _render(engine, world, ref, fmt, **kwargs):
-    with session_scope(engine) as s:
-        return render_case(s, get_case(s, ref), fmt, evidence_dir=world.evidence_dir, actor="tester", **kwargs)
+    return export_case(engine, ref, fmt, evidence_dir=world.evidence_dir, actor="tester", **kwargs)[1]
 
 
 def _add_confirmed(engine, world, text, sender="seller") -> int:
