@@ -19,3 +19,7 @@ class RateLimited(DetectorError):
 
 class BadRequest(DetectorError):
     """A form or query parameter has a value the queue does not accept."""
+
+
+class PhotoNotRevealed(PermissionDenied):
+    """A photo's original was asked for before this session revealed it (or no blurred copy can be made)."""

@@ -23,8 +23,9 @@ from . import queue as q
 from .accounts import authenticate, change_settings, get_user, label_role, require_reviewer, user_settings
 from .audit import record_event
 from .decisions import TAG_TITLES, TAGS, label_history, record_decision
-from .errors import BadRequest, NotLoggedIn, RateLimited
+from .errors import BadRequest, NotLoggedIn, PhotoNotRevealed, RateLimited
 from .params import PathId, fits, parse_int
+from .photos import blurred_copy, remember_reveal, revealed_ids
 from detector.text.display import SIGNAL_TYPES, describe, segments
 from detector.review import STATE_TITLES, STATES
 from .security import csrf_token
@@ -284,14 +285,15 @@ def item_page(request: Request, message_id: PathId) -> Response:
         _remember(request, message_id)
         score = ctx.db.get(Score, item.score_id)
         before, after = _context_messages(ctx.db, message)
-        reveal = request.query_params.get("reveal", "")
+        if request.query_params.get("reveal"):  # checked, but never a reveal itself (see photos.py)
+            parse_int(request.query_params["reveal"], "reveal")
         photos = [m for m in message.media if m.kind == "photo" and m.status == "stored"]
         return ctx.render(
             "item.html", flt=flt, message=message, item=item, score=score, holder=holder,
             segments=segments(message.text, message.signals), signals=message.signals or [],
             describe=describe, before=before, after=after,
             photos=photos, other_media=[m for m in message.media if m not in photos],
-            revealed={parse_int(reveal, "reveal")} if reveal else set(),
+            revealed=revealed_ids(request),  # this session's reveals only (never a query parameter)
             history=label_history(ctx.db, message_id), tags=TAGS, tag_titles=TAG_TITLES,
             role=label_role(ctx.user), query=flt.query_string(),
             reasons=sorted(score.reasons or [], key=lambda r: -abs(r.get("weight", 0)))[:10] if score else [],
@@ -323,16 +325,32 @@ def _stored_photo(ctx: Ctx, media_id: int) -> tuple[Media, Path]:
 
 
 @router.get("/media/{media_id}")
-def media_file(request: Request, media_id: PathId) -> Response:
-    """Stream a stored photo by its id (only to logged-in users; never a path from the request)."""
+def media_file(request: Request, media_id: PathId, original: str = "") -> Response:
+    """A stored photo by its id (only to logged-in users; never a path from the request).
+
+    Until this session revealed it (and while the user keeps photos blurred), the answer is a
+    blurred JPEG derivative; `?original=1` then answers 403. The original is sent only after a
+    reveal in this session, or to a user who switched blurring off, and each one sent is audited.
+    """
     with logged_in(request) as ctx:
         media, path = _stored_photo(ctx, media_id)
-        shown = media.mime in SHOWN_IMAGE_TYPES
-        return FileResponse(
-            path, media_type=media.mime if shown else "application/octet-stream", filename=f"media-{media.id}",
-            content_disposition_type="inline" if shown else "attachment",
-            headers={"Cache-Control": "private, no-store"},
-        )
+        blur_on = user_settings(ctx.user).get("blur_photos", True)
+        revealed = media.id in revealed_ids(request)
+        if blur_on and not revealed:
+            if original == "1":
+                raise PhotoNotRevealed(f"reveal photo {media.id} first to see the original")
+            return Response(blurred_copy(str(path)), media_type="image/jpeg", headers={
+                "Cache-Control": "private, no-store",
+                "Content-Disposition": f'inline; filename="media-{media.id}-blurred.jpg"'})
+        record_event(ctx.db, ctx.user.name, "serve_original_photo", "media", media.id, None,
+                     {"message_id": media.message_id, "sha256": media.sha256,
+                      "why": "revealed" if revealed else "blur_off"})
+    shown = media.mime in SHOWN_IMAGE_TYPES  # the event is committed before any byte is sent
+    return FileResponse(
+        path, media_type=media.mime if shown else "application/octet-stream", filename=f"media-{media.id}",
+        content_disposition_type="inline" if shown else "attachment",
+        headers={"Cache-Control": "private, no-store"},
+    )
 
 
 @router.post("/media/{media_id}/reveal")
@@ -340,6 +358,7 @@ def reveal_photo(request: Request, media_id: PathId) -> Response:
     with logged_in(request) as ctx:
         media, _ = _stored_photo(ctx, media_id)
         record_event(ctx.db, ctx.user.name, "reveal_photo", "media", media.id, None, {"message_id": media.message_id})
+        remember_reveal(request, media.id)
         if request.headers.get("accept", "").startswith("application/json"):
             return Response(status_code=204)
         flt = q.QueueFilter.from_params(request.query_params, _default_state(ctx.user))

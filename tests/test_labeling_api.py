@@ -396,6 +396,12 @@ def test_photos_are_blurred_by_default_and_streamed_by_id(app, engine):
     client = client_for(app, "ann")
     page = client.get(f"/items/{mid}").text
     assert f'src="/media/{png}" alt="Photo attached to the message" class="blurred"' in page
+    blurred = client.get(f"/media/{png}")  # not revealed: a derived JPEG (grey: these bytes do not decode)
+    assert blurred.content != b"\x89PNG bytes" and blurred.headers["content-type"] == "image/jpeg"
+    assert client.get(f"/media/{png}?original=1").status_code == 403
+    token = csrf_of(client, "/settings")
+    for media in (png, svg):
+        client.post(f"/media/{media}/reveal", headers={"X-CSRF-Token": token, "Accept": "application/json"})
     photo = client.get(f"/media/{png}")
     assert photo.content == b"\x89PNG bytes" and photo.headers["content-type"] == "image/png"
     risky = client.get(f"/media/{svg}")

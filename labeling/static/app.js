@@ -47,7 +47,11 @@
       credentials: "same-origin",
       headers: { "X-CSRF-Token": csrf, "Accept": "application/json" }
     }).then(function (response) {
-      if (response.ok) { img.classList.remove("blurred"); if (form) { form.hidden = true; } }
+      if (!response.ok) { return; }
+      // Until now the server sent only a blurred copy; the original comes after the reveal (audited).
+      img.src = "/media/" + encodeURIComponent(mediaId) + "?original=1";
+      img.classList.remove("blurred");
+      if (form) { form.hidden = true; }
     });
   }
 
