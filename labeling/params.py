@@ -1,4 +1,4 @@
-"""Bounded integers from paths, queries and forms: every id fits a signed 64-bit column."""
+"""Bounded integers from paths, queries and forms: every id fits the id columns (INTEGER: 32-bit on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import Path
 
 from .errors import BadRequest
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # the largest id an INTEGER primary key holds on PostgreSQL (SQLite allows more)
 _DIGITS = re.compile(r"[0-9]{1,19}")
 
 # An id in a URL path: out of range is a validation error, answered 404 by app._validation_error.
