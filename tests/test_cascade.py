@@ -90,7 +90,8 @@ def test_meaning_judges_every_message_with_an_age_or_a_person_and_reads_the_mask
     meaning = _Meaning(0.9)
     params = CascadeParams(w_fast=0.1, w_transformer=2.0, w_risk=0.5, floor_gate=0.5)
     p_fast = model.fast.calibrated(parts.text + parts.signal)
-    final, mask, _p = cascade_scores(p_fast, structure, meaning, params, [meaning_view(a) for a in analyses], 0.9)
+    views = [meaning_view(a) for a in analyses]
+    final, mask, _p = cascade_scores(p_fast, structure, meaning, params, views.__getitem__, 0.9)
     assert mask.tolist() == [True, False, False, True]  # ages and person words route; priced goods do not
     assert np.allclose(final[~mask], p_fast[~mask]) and not np.allclose(final[mask], p_fast[mask])
     assert "2000" not in meaning.seen[0] and "15" not in meaning.seen[0] and "00" in meaning.seen[0]
@@ -108,7 +109,7 @@ def test_meaning_is_asked_only_where_it_could_change_the_flag(model) -> None:
     for threshold, expect in ((1e-9, "flagged"), (1 - 1e-9, "unflagged")):  # far below / above every margin
         meaning = _Meaning(0.9)
         params = CascadeParams(w_fast=0.5, w_transformer=0.1, w_risk=1.0, floor_gate=1.0)
-        final, asked, _p = cascade_scores(p_fast, structure, meaning, params, views, threshold)
+        final, asked, _p = cascade_scores(p_fast, structure, meaning, params, views.__getitem__, threshold)
         # a minor offered for money is always read (the floor needs e5's reading); no other message is
         always = structure.minor_for_money if expect == "unflagged" else np.zeros(3, dtype=bool)
         assert asked.tolist() == always.tolist() and len(meaning.seen) == always.sum()

@@ -19,7 +19,7 @@ a listing (e5 probability >= `floor_gate`) is always queued: its score is at lea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -92,10 +92,12 @@ def cascade_scores(
     structure: Structure,
     transformer: ProbabilityModel | None,
     params: CascadeParams,
-    meaning_texts: Sequence[str],
+    meaning_text: Callable[[int], str],
     threshold: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(final probability, mask of messages the transformer judged, their e5 probabilities).
+
+    `meaning_text(i)` is the text e5 reads for message i, made only for the messages it is asked about.
 
     e5 is asked only where its bounded say could change the flag: a routed message whose
     margin is flagged (or unflagged) whatever e5 says gets e5's best (or worst) case instead,
@@ -118,7 +120,7 @@ def cascade_scores(
     asked = mask & ~sure_yes & ~sure_no
     if asked.any():
         rows = np.flatnonzero(asked)
-        unique, inverse = np.unique(np.array([meaning_texts[i] for i in rows], dtype=object), return_inverse=True)
+        unique, inverse = np.unique(np.array([meaning_text(i) for i in rows], dtype=object), return_inverse=True)
         p_trans = transformer.predict_proba(list(unique))[:, 1][inverse]  # reposts are read once
         p_meaning[rows] = p_trans
         final[rows] = sigmoid(base[rows] + params.w_transformer * meaning_logit(p_trans))

@@ -126,9 +126,10 @@ class FastTier(ClassifierMixin, BaseEstimator):
         return [hash_ngrams(view, self.n_features, ngrams, salt) for view, ngrams, salt in self._view_texts(texts)]
 
     def _matrix(self, analyses: Sequence[Analysis]) -> sp.csr_matrix:
-        hashes = concat_hashes(self._views([ngram_text(model_view(a).text) for a in analyses]))
+        masked = [model_view(a) for a in analyses]
+        hashes = concat_hashes(self._views([ngram_text(m.text) for m in masked]))
         grams = ngram_matrix(hashes, len(analyses), self.n_features)
-        signals = sp.csr_matrix(signal_matrix(analyses, [model_view(a) for a in analyses]) * self.signal_scale)
+        signals = sp.csr_matrix(signal_matrix(analyses, masked) * self.signal_scale)
         return sp.hstack([grams, signals], format="csr")
 
     # ------------------------------------------------------------------ estimator

@@ -101,7 +101,7 @@ class Model:
         p_fast = self.fast.calibrated(fast.text + fast.signal)
         transformer = self.transformer if self.params.w_transformer else None
         final, mask, p_meaning = cascade_scores(p_fast, structure_of(fast), transformer, self.params,
-                                                [meaning_view(a) for a in analyses] if transformer else [],
+                                                lambda i: meaning_view(analyses[i]),
                                                 self.threshold)
         reasons = fast.reasons if explain else [[] for _ in analyses]
         predictions = []
