@@ -1,0 +1,22 @@
+"""recall audits (issue 19) — reserved, filled by its change
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
