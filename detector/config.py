@@ -10,6 +10,24 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_MODELS_DIR = REPO_ROOT / "models"
 
 
+PROGRAM_NAMES = frozenset({"detector", "alerts"})  # names the program used to sign events with
+
+
+def operator_name(name: str | None) -> str:
+    """The person an audit event names (an account or the configured operator), never a program.
+
+    Raises ConfigError for an empty name or a program's name such as "detector"."""
+    from .errors import ConfigError
+
+    cleaned = (name or "").strip()
+    if not cleaned or len(cleaned) > 200:
+        raise ConfigError("name the person doing this: --actor NAME or DETECTOR_ACTOR (1 to 200 characters)")
+    if cleaned.lower() in PROGRAM_NAMES:
+        raise ConfigError(f"--actor {cleaned!r} names a program, not a person: give your name or account "
+                          "(--actor NAME or DETECTOR_ACTOR)")
+    return cleaned
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"DETECTOR_{name}", default)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import (
     JSON,
@@ -29,6 +30,8 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import func as sa_func
+from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -172,6 +175,23 @@ class MessageVersion(Base):
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     export_file: Mapped[ExportFile] = relationship()
+
+
+class MessageSearch(Base):
+    """A message's searchable words (`detector.search.terms.index_body`), written when it is analysed.
+
+    Indexed by SQLite FTS5 (`message_fts`, external content, kept by triggers) or by a
+    PostgreSQL GIN index on to_tsvector('simple', body); both made in migration 0007.
+    """
+
+    __tablename__ = "message_search"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), primary_key=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+
+
+Index("ix_message_search_tsv", sa_func.to_tsvector(text("'simple'"), MessageSearch.__table__.c.body),
+      postgresql_using="gin").ddl_if(dialect="postgresql")
 
 
 class Media(Base):
@@ -386,6 +406,30 @@ class QueueSync(Base):
     last_score_id: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class LoginFailure(Base):
+    """A failed login (name as typed, client address), counted by the login limiter of every
+    server process; rows older than the limiter's window are deleted."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_name", "name", "failed_at"),
+                      Index("ix_login_failure_address", "address", "failed_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(100))
+    failed_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginAddress(Base):
+    """An address an account has logged in from: it may still log in while others fail on the account."""
+
+    __tablename__ = "login_address"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    address: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_login_at: Mapped[datetime]
+
+
 class AuditEvent(Base):
     """Append-only record of every state change and every export of evidence."""
 
@@ -400,6 +444,35 @@ class AuditEvent(Base):
     object_id: Mapped[str] = mapped_column(String(100))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# --------------------------------------------------------------------------- recall audits (detector/audit)
+
+
+class AuditSample(Base):
+    """An unflagged message drawn into a recall audit (`round`: one `detector audit sample` run).
+
+    Its stratum (channel x language x score band) had `stratum_size` unflagged messages at
+    sampling time, of which `stratum_sampled` were drawn; `weight` = size / sampled is the
+    inverse inclusion probability. Labels come from the ordinary Label rows of the message.
+    """
+
+    __tablename__ = "audit_sample"
+    __table_args__ = (UniqueConstraint("round", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
+    score_id: Mapped[int] = mapped_column(ForeignKey("score.id"))
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
+    language: Mapped[str] = mapped_column(String(10))  # "und" when unknown
+    band: Mapped[str] = mapped_column(String(30))  # score band, e.g. "0.02-0.05"
+    stratum_size: Mapped[int] = mapped_column(Integer)
+    stratum_sampled: Mapped[int] = mapped_column(Integer)
+    weight: Mapped[float] = mapped_column(Float)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --------------------------------------------------------------------------- referrals and alerts
@@ -449,7 +522,9 @@ class Partner(Base):
     languages: Mapped[list[Any]] = mapped_column(default=list)  # empty: every language
     places: Mapped[list[Any]] = mapped_column(default=list)  # empty: everywhere
     min_severity: Mapped[str] = mapped_column(String(20), default="low")
+    max_tlp: Mapped[str] = mapped_column(String(20), default="AMBER")  # the most restricted TLP it may receive
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    removed_at: Mapped[datetime | None]  # removed: configuration kept for the record, never sent to again
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -464,8 +539,9 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"))
-    key: Mapped[str] = mapped_column(String(100))  # idempotency key: immediate:<message> | digest:<day> | test:<time>
-    kind: Mapped[str] = mapped_column(String(20))  # immediate | digest | test
+    key: Mapped[str] = mapped_column(String(100))  # idempotency key: immediate:<uid> | digest:<day> | test:<time> ...
+    uid: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid4()))  # global id: X-Delivery-Id
+    kind: Mapped[str] = mapped_column(String(20))  # immediate | digest | test | retraction | update
     body: Mapped[str] = mapped_column(Text)  # the JSON payload, fixed when queued
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sent
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -485,3 +561,5 @@ class AlertedMessage(Base):
     partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id"), index=True)
+    facts_sha256: Mapped[str | None] = mapped_column(String(64))  # the item as last told to the partner
+    retracted_at: Mapped[datetime | None]  # when a retraction was queued (the confirmation was withdrawn)

@@ -12,7 +12,20 @@ from detector.errors import ConfigError, DetectorError, NotFoundError
 from detector.schema import AuditEvent, Case, CaseMessage, Message
 from detector.review import referable_message_ids
 
-TLP = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
+TLP = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")  # TLP 2.0, least to most restricted
+
+
+def check_tlp(level: str) -> str:
+    """The TLP 2.0 label in capitals; ConfigError for anything else."""
+    upper = level.strip().upper().removeprefix("TLP:")
+    if upper not in TLP:
+        raise ConfigError(f"unknown TLP marking {level!r}: use one of {', '.join(TLP)}")
+    return upper
+
+
+def strictest(levels: Iterable[str], default: str) -> str:
+    """The most restricted of the TLP labels (`default` when there are none)."""
+    return max(levels, key=TLP.index, default=default)
 
 
 class NotReferable(DetectorError):
@@ -48,9 +61,7 @@ def open_case(session: Session, actor: str, message_ids: Sequence[int], *, tlp: 
               cluster_id: int | None = None, entity_ids: Sequence[int] = (), masked: Sequence[str] = (),
               now: datetime | None = None) -> Case:
     """Open a case of confirmed and reviewed messages (anything else is refused) and audit it."""
-    tlp = tlp.upper()
-    if tlp not in TLP:
-        raise ConfigError(f"unknown TLP marking {tlp!r}: use one of {', '.join(TLP)}")
+    tlp = check_tlp(tlp)
     ids = require_referable(session, message_ids)
     case = Case(tlp=tlp, summary=summary.strip(), cluster_id=cluster_id, entity_ids=list(entity_ids),
                 masked=sorted({m.strip() for m in masked if m.strip()}), created_by=actor)
@@ -91,6 +102,13 @@ def set_translation(session: Session, actor: str, case: Case, message_id: int, t
     session.add(AuditEvent(actor=actor, action="case_translate", object_type="case", object_id=case.ref,
                            before={"message_id": message_id, "translation": before},
                            after={"message_id": message_id, "translation": entry.translation}))
+
+
+def set_tlp(session: Session, actor: str, case: Case, tlp: str) -> None:
+    """Change the case's TLP marking (its alerts and reports carry it from now on)."""
+    before, case.tlp = case.tlp, check_tlp(tlp)
+    session.add(AuditEvent(actor=actor, action="case_tlp", object_type="case", object_id=case.ref,
+                           before={"tlp": before}, after={"tlp": case.tlp}))
 
 
 def add_masks(session: Session, actor: str, case: Case, values: Sequence[str]) -> None:

@@ -17,7 +17,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
+
+from detector.text.names import find_names
 
 NAME_MASK = "[name withheld]"
 PHONE_MASK = "[family phone withheld]"
@@ -60,6 +63,11 @@ class Masks:
         values = [v for v in (values or []) if v.strip()]
         return cls(tuple(sorted((v for v in values if not _is_phone(v)), key=len, reverse=True)),
                    tuple(digits(v) for v in values if _is_phone(v)))
+
+
+def alert_masks(text: str, marked: Iterable[str]) -> Masks:
+    """For alerts: the analysts' marked values plus every name the text introduces ("her name is …")."""
+    return Masks.from_values([*marked, *(name.text for name in find_names(text))])
 
 
 def family_phone(text: str, start: int) -> bool:
@@ -119,5 +127,7 @@ def redact_message(text: str, signals: list[dict[str, Any]], masks: Masks) -> tu
         clean = {k: v for k, v in signal.items() if k not in ("start", "end")}
         if hide:
             clean.update(value=PHONE_MASK, text=PHONE_MASK)
+        elif isinstance(clean.get("text"), str):
+            clean["text"] = mask_names(clean["text"], masks)
         cleaned.append(clean)
     return mask_names(text, masks), cleaned

@@ -49,7 +49,7 @@ def test_only_confirmed_and_reviewed_messages_open_a_case(engine):
 
 
 def test_cli_case_open_list_and_refusal(world):
-    runner = CliRunner()
+    runner = CliRunner(env={"DETECTOR_ACTOR": "tester"})  # the operator the audit events name
     db = ["--db", world.url]
     refused = runner.invoke(main, ["case", "open", "--messages", f"{world.reposts[0]},{world.unconfirmed}", "--tlp", "RED", *db])
     assert refused.exit_code == 1
@@ -73,7 +73,7 @@ def test_case_from_a_cluster_takes_its_confirmed_members(world):
         from detector.schema import ClusterMember
 
         cluster_id = s.scalar(select(ClusterMember.cluster_id).where(ClusterMember.message_id == world.reposts[0]))
-    runner = CliRunner()
+    runner = CliRunner(env={"DETECTOR_ACTOR": "tester"})  # the operator the audit events name
     result = runner.invoke(main, ["case", "open", "--cluster", str(cluster_id), "--tlp", "RED", "--db", world.url])
     assert result.exit_code == 0, result.output
     with session_scope(engine) as s:
@@ -83,7 +83,7 @@ def test_case_from_a_cluster_takes_its_confirmed_members(world):
 
 
 def test_cli_translation_and_masks_reach_the_report(world, tmp_path):
-    runner = CliRunner()
+    runner = CliRunner(env={"DETECTOR_ACTOR": "tester"})  # the operator the audit events name
     db = ["--db", world.url]
     ref = runner.invoke(main, ["case", "open", "--messages", str(world.reposts[0]), "--tlp", "GREEN", *db]).output.split()[1]
     said = runner.invoke(main, ["case", "translate", ref, str(world.reposts[0]), "Captive for sale, 16, call +964 770 555 0199", *db])
