@@ -22,7 +22,7 @@ from detector.text.display import text_direction
 from .links import message_links
 from .redact import PHONE_MASK, REDACTION_NOTE, Masks, is_masked_phone, mask_names, masked_phones, redact_message
 
-FORMAT = "detector-referral-report/1"
+FORMAT = "detector-referral-report/2"  # /2: received export names, signing key, verify vs database
 LEAD_NOTICE = (
     "This report is a lead for investigation, not a finding. It records what was posted online and what "
     "analysts concluded; every fact in it must be verified independently before anyone acts on it."
@@ -49,8 +49,19 @@ def content_sha256(report: dict[str, Any]) -> str:
     return sha256_bytes(canonical.encode("utf-8"))
 
 
+def received_name(name: str) -> str:
+    """An export's name as received, without the folders of the machine that received it.
+
+    `/srv/inbox/result.json` gives `result.json`; a zip member `/srv/inbox/chat.zip/_chat.txt`
+    gives `chat.zip/_chat.txt` (the member path inside the zip is kept).
+    """
+    parts = name.replace("\\", "/").split("/")
+    zips = [i for i, part in enumerate(parts[:-1]) if part.lower().endswith(".zip")]
+    return "/".join(parts[zips[0]:] if zips else parts[-1:])
+
+
 def _export(export: ExportFile) -> dict[str, Any]:
-    return {"id": export.id, "name": export.name, "format": export.format, "size": export.size,
+    return {"id": export.id, "name": received_name(export.name), "format": export.format, "size": export.size,
             "sha256": export.sha256, "ingested_at": iso(export.ingested_at), "ingested_by": export.ingested_by}
 
 
@@ -60,8 +71,9 @@ def _decision(label: Label, masks: Masks | None) -> dict[str, Any]:
             "note": note, "at": iso(label.created_at)}
 
 
-def _message(session: Session, message: Message, translation: str, masks: Masks | None,
-             photos: str) -> dict[str, Any]:
+def message_entry(session: Session, message: Message, translation: str, masks: Masks | None,
+                  photos: str) -> dict[str, Any]:
+    """One message of a report as the database holds it now (redacted when `masks` is given)."""
     labels = session.scalars(select(Label).where(Label.message_id == message.id)
                              .options(selectinload(Label.user)).order_by(Label.created_at, Label.id)).all()
     score = session.scalar(select(Score).where(Score.message_id == message.id)
@@ -116,10 +128,12 @@ def custody_events(session: Session, case: Case, message_ids: list[int]) -> list
 
 
 def build_report(session: Session, case: Case, *, actor: str, redact: bool = False, photos: str = "blurred",
-                 now: datetime | None = None, pending_events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                 now: datetime | None = None, pending_events: list[dict[str, Any]] | None = None,
+                 signing_key: str | None = None) -> dict[str, Any]:
     """The report of a case as plain data (valid against reports/report.schema.json).
 
-    `pending_events` are custody events written only after the report renders (its own export), listed last.
+    `pending_events` are custody events written only after the report renders (its own export), listed last;
+    `signing_key` is the fingerprint of the key that signs the bundle carrying the report (None: unsigned).
     """
     if redact and photos == "original":
         photos = "blurred"  # originals never go into a redacted report
@@ -129,14 +143,15 @@ def build_report(session: Session, case: Case, *, actor: str, redact: bool = Fal
     messages = session.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.sent_at, Message.id)
                                .options(selectinload(Message.media), selectinload(Message.stored_versions),
                                         selectinload(Message.source), selectinload(Message.export_file))).all()
-    entries = [_message(session, m, translations[m.id], masks, photos) for m in messages]
+    entries = [message_entry(session, m, translations[m.id], masks, photos) for m in messages]
     exports = {e["export_file"]["id"]: e["export_file"] for e in entries}
     report: dict[str, Any] = {
         "format": FORMAT,
         "case": {"ref": case.ref, "tlp": case.tlp, "summary": mask_names(case.summary, masks) if masks else case.summary,
                  "opened_at": iso(case.created_at), "opened_by": case.created_by, "cluster_id": case.cluster_id,
                  "entity_ids": list(case.entity_ids or [])},
-        "generated": {"at": iso(now or datetime.now(timezone.utc)), "by": actor, "tool": f"detector {__version__}"},
+        "generated": {"at": iso(now or datetime.now(timezone.utc)), "by": actor, "tool": f"detector {__version__}",
+                      "signing_key": signing_key},
         "notice": LEAD_NOTICE,
         "redaction": {"redacted": redact, "photos": photos,
                       "explanation": (REDACTION_NOTE + " " if redact else "Not redacted: for the named partner only. ")

@@ -65,8 +65,12 @@ def _photo_uris(session: Session, report: dict[str, Any], evidence_dir: Path) ->
 
 
 def prepare_export(session: Session, case: Case, fmt: str, *, evidence_dir: Path, actor: str, redact: bool = False,
-                   photos: str = "blurred", via: str = "cli", now: datetime | None = None) -> PreparedExport:
-    """Check every message is still referable and read the report (reads only, writes nothing)."""
+                   photos: str = "blurred", via: str = "cli", now: datetime | None = None,
+                   signing_key: str | None = None) -> PreparedExport:
+    """Check every message is still referable and read the report (reads only, writes nothing).
+
+    `signing_key` is the fingerprint of the key that will sign the bundle carrying the report.
+    """
     if fmt not in FORMATS:
         raise ConfigError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
     if photos not in PHOTO_MODES:
@@ -75,7 +79,7 @@ def prepare_export(session: Session, case: Case, fmt: str, *, evidence_dir: Path
     exported_at = datetime.now(timezone.utc)
     own_event = {"at": iso(exported_at), "actor": actor, "action": "report_export", "object": f"case {case.ref}"}
     report = build_report(session, case, actor=actor, redact=redact, photos=photos, now=now or exported_at,
-                          pending_events=[own_event])
+                          pending_events=[own_event], signing_key=signing_key)
     uris = _photo_uris(session, report, evidence_dir) if fmt in ("html", "pdf") else {}
     return PreparedExport(case.ref, ids, fmt, actor, redact, photos, via, exported_at, report, uris)
 
@@ -91,12 +95,14 @@ def render_prepared(prepared: PreparedExport) -> bytes:
     return to_html(prepared.report, prepared.photo_uris).encode("utf-8")
 
 
-def record_export(session: Session, prepared: PreparedExport, data: bytes) -> AuditEvent:
-    """Audit the export of exactly `data` (its SHA-256 and size); refused if a message stopped being referable."""
+def record_export(session: Session, prepared: PreparedExport, data: bytes,
+                  extra: dict[str, Any] | None = None) -> AuditEvent:
+    """Audit the export of exactly `data` (its SHA-256 and size, and any `extra` facts such as a bundle's
+    files); refused if a message stopped being referable."""
     require_referable(session, prepared.message_ids)
     event = AuditEvent(at=prepared.exported_at, actor=prepared.actor, action="report_export", object_type="case",
                        object_id=prepared.ref, after={**prepared.audit_after, "sha256": sha256_bytes(data),
-                                                      "size": len(data)})
+                                                      "size": len(data), **(extra or {})})
     session.add(event)
     session.flush()
     return event

@@ -68,11 +68,21 @@ def to_html(report: dict[str, Any], photo_uris: dict[int, str], *, for_pdf: bool
         tlp_colour=TLP_COLOURS[report["case"]["tlp"]])
 
 
-def to_pdf(report: dict[str, Any], photo_uris: dict[int, str]) -> bytes:
-    """The report as PDF (WeasyPrint; Noto Arabic-script fonts shape ar, fa, ckb and kmr text)."""
-    from weasyprint import HTML
+def to_pdf(report: dict[str, Any], photo_uris: dict[int, str], attachments: dict[str, bytes] | None = None) -> bytes:
+    """The report as tagged PDF/A-3a (WeasyPrint; Noto Arabic-script fonts shape ar, fa, ckb and kmr text).
 
-    return HTML(string=to_html(report, photo_uris, for_pdf=True)).write_pdf()
+    Tagged, so screen readers and archives read it in logical order; `attachments` (name -> bytes, e.g.
+    the JSON report) are embedded as PDF/A-3 associated files with the relationship `Data`.
+    """
+    import io
+
+    from weasyprint import HTML, Attachment
+
+    files = [Attachment(file_obj=io.BytesIO(data), name=name, relationship="Data",
+                        description=f"{name} of {report['case']['ref']}")
+             for name, data in (attachments or {}).items()]
+    return HTML(string=to_html(report, photo_uris, for_pdf=True)).write_pdf(
+        pdf_variant="pdf/a-3a", attachments=files)
 
 
 def to_json(report: dict[str, Any]) -> bytes:

@@ -10,12 +10,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from detector.cli import main
 from detector.db import open_database, session_scope
 from detector.schema import ExportFile, Media, Message
+from detector.synthetic.sample import SAMPLE_DIR
+from reports.build import content_sha256, received_name
 from reports.render import font_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +28,7 @@ needs_poppler = pytest.mark.skipif(not shutil.which("pdftoppm"), reason="poppler
 
 def _open_case(world, ids) -> str:
     result = CliRunner().invoke(main, ["case", "open", "--messages", ",".join(map(str, ids)), "--tlp", "AMBER",
-                                       "--summary", "Same seller", "--db", world.url])
+                                       "--summary", "Same seller", "--db", world.url], env={"DETECTOR_ACTOR": "tester"})
     assert result.exit_code == 0, result.output
     return result.output.split()[1]
 
@@ -61,6 +64,11 @@ def test_pdf_shapes_arabic_and_persian_and_text_extracts_in_logical_order(world,
     assert "واگذاری کارگر خانگی" in extracted  # Persian
     fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout
     assert "Noto-Naskh-Arabic" in fonts  # embedded, so any reader shapes it the same
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    assert "Tagged:          yes" in info  # screen readers and archives get a structure tree
+    with Image.open(png) as page:  # the running TLP label sits on black, as TLP 2.0 prescribes
+        header = page.convert("RGB").crop((page.width * 2 // 3, 0, page.width, page.height * 16 // 297))
+        assert sum(1 for r, g, b in header.get_flattened_data() if r + g + b < 60) > 50
 
 
 def test_verify_passes_then_names_each_tampering(world, tmp_path):
@@ -86,11 +94,13 @@ def test_verify_passes_then_names_each_tampering(world, tmp_path):
     bad = _verify(world, report)
     assert bad.exit_code == 1
     lines = [line for line in bad.output.splitlines() if line.startswith("MISMATCH")]
-    assert len(lines) == 4, bad.output
-    assert f"export file {export.id} ({export.name}) stored bytes in the evidence store" in lines[0]
-    text_line = next(line for line in lines if line.startswith(f"MISMATCH message {world.reposts[0]} "))
+    assert len(lines) == 5, bad.output
+    assert f"export file {export.id} ({received_name(export.name)}) stored bytes in the evidence store" in lines[0]
+    text_lines = [line for line in lines if line.startswith(f"MISMATCH message {world.reposts[0]} ")]
     raw_line = next(line for line in lines if line.startswith(f"MISMATCH message {world.reposts[1]} "))
-    assert " text: report has " in text_line and " raw bytes: report has " in raw_line
+    assert " raw bytes: report has " in raw_line
+    assert text_lines[0].endswith(' 0199", database has "للبيع سبية ١٦ سنة بسعر ٤٢٠٠$ التسليم في الموصل واتساب +964 770 555 0199 edited"')
+    assert " text: report has " in text_lines[1] and len(text_lines) == 3  # the text, its hash, the photo
     assert any(f"photo {photo.id} stored bytes in the evidence store" in line for line in lines)
 
     edited = json.loads(report.read_text())
@@ -106,3 +116,80 @@ def test_verify_refuses_a_file_that_is_not_a_report(world, tmp_path):
     assert result.exit_code == 1 and f"Error: {junk}: does not follow the report schema" in result.output
     junk.write_text("not json")
     assert "not a readable JSON report" in _verify(world, junk).output
+
+
+def _tampered(report: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+    """A copy of the report edited by `edit`, its unkeyed content hash recomputed as a forger would."""
+    data = json.loads(report.read_text(encoding="utf-8"))
+    edit(data)
+    data["integrity"]["content_sha256"] = content_sha256(data)
+    out = report.with_name(f"tampered-{edit.__name__}.json")
+    out.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    return out
+
+
+def test_each_forgery_with_a_recomputed_hash_fails_verify(world, tmp_path):
+    ref = _open_case(world, [*world.reposts, world.persian])
+    report = _report(world, ref, "json", tmp_path / "r.json")
+    first = json.loads(report.read_text())["messages"][0]
+
+    def price(r):  # type: ignore[no-untyped-def]
+        r["messages"][0]["text"] = r["messages"][0]["text"].replace("٤٥٠٠", "٤٠٠")
+
+    def sender(r):  # type: ignore[no-untyped-def]
+        r["messages"][0]["sender"]["name"] = "Someone Else"
+
+    def sent_utc(r):  # type: ignore[no-untyped-def]
+        r["messages"][0]["sent_utc"] = "2020-01-01T00:00:00Z"
+
+    def tlp(r):  # type: ignore[no-untyped-def]
+        r["case"]["tlp"] = "CLEAR"
+
+    def delete(r):  # type: ignore[no-untyped-def]
+        del r["messages"][0]
+
+    name = f"message {first['message_id']} "
+    expected = {price: [[name, ' text: report has "سبية للبيع عمرها ١٦ سنة السعر ٤٠٠ دولار'], [name, " text: its SHA-256 is "]],
+                sender: [[name, ' sender: report has {"id": ', '"name": "Someone Else"}, database has']],
+                sent_utc: [[name, ' sent_utc: report has "2020-01-01T00:00:00Z", database has "']],
+                tlp: [[f"case {ref} TLP: report has CLEAR, now AMBER"]],
+                delete: [[f"case {ref}: message(s) {first['message_id']} of the case are missing from the report"]]}
+    assert "٤٥٠٠" in first["text"]
+    for edit, wanted in expected.items():
+        result = _verify(world, _tampered(report, edit))
+        assert result.exit_code == 1, (edit.__name__, result.output)
+        lines = [line for line in result.output.splitlines() if line.startswith("MISMATCH ")]
+        for parts in wanted:
+            assert any(all(p in line for p in parts) for line in lines), (edit.__name__, parts, result.output)
+        assert any("is not one this installation exported" in line for line in lines), result.output
+        assert not any("content changed after it was written" in line for line in lines)  # the forger recomputed it
+
+
+def test_a_report_of_an_older_format_gets_one_clear_line(world, tmp_path):
+    ref = _open_case(world, [world.persian])
+    report = _report(world, ref, "json", tmp_path / "r.json")
+    older = json.loads(report.read_text())
+    older["format"] = "detector-referral-report/1"
+    report.write_text(json.dumps(older))
+    result = _verify(world, report)
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {report}: report format detector-referral-report/1 was written by another "
+                              "version of the detector; this one verifies detector-referral-report/2\n")
+
+
+def test_no_report_format_names_a_server_path(world, tmp_path):
+    ref = _open_case(world, [*world.reposts, world.persian])
+    server_folder = str(SAMPLE_DIR.parent)
+    for fmt in ("html", "json", "csv"):
+        text_ = _report(world, ref, fmt, tmp_path / f"r.{fmt}").read_text(encoding="utf-8-sig")
+        assert server_folder not in text_ and str(world.evidence_dir) not in text_, fmt
+        assert "WhatsApp Chat - Gulf Transfers.zip/_chat.txt" in text_ and "result.json" in text_, fmt
+
+
+def test_html_hash_cells_hold_only_the_hash_so_sentences_wrap_at_words(world, tmp_path):
+    ref = _open_case(world, [world.persian])
+    html = _report(world, ref, "html", tmp_path / "r.html").read_text(encoding="utf-8")
+    hashes = re.findall(r'class="hash">([^<]*)<', html)
+    assert len(hashes) >= 4
+    assert all(re.fullmatch(r"(SHA256:)?[0-9a-f]{64}|—", h) for h in hashes), hashes  # break-all only on hex
+    assert "(canonical JSON without this field; check with" in html
