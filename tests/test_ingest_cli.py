@@ -172,7 +172,7 @@ def _media_outside(tmp: Path) -> Path:
 
 
 BAD_INPUTS = {
-    "truncated JSON": (_truncated, "truncated JSON: the file ends inside the messages list (after 2 messages)"),
+    "truncated JSON": (_truncated, "file ends early: the JSON stops inside the messages list (after 2 messages)"),
     "invalid UTF-8": (_bad_utf8, "not UTF-8 text (invalid byte at {offset}); " + EXPECTED),
     "HTML page that is no export": (_page, "an HTML page that is not a Telegram export; " + EXPECTED),
     "zip escaping its folder": (_escaping_zip, "member '../../evil.jpg' points outside the export"),

@@ -125,17 +125,19 @@ def test_secure_cookie_flag_is_configurable(settings):
     application.state.engine.dispose()
 
 
-def test_login_is_rate_limited_per_user_and_per_address(settings):
-    application = create_app(settings, limiter=LoginLimiter(per_user=3, per_address=5))
+def test_login_is_rate_limited_per_user_and_address_pair_and_per_address(settings):
+    application = create_app(settings, limiter=LoginLimiter(per_pair=3, per_address=5))
     make_users(application.state.engine, ("ann", "analyst"), ("bob", "analyst"))
     client = TestClient(application)
     for _ in range(3):
         assert login(client, "ann", "wrong-password").status_code == 401
-    blocked = login(client, "ann")  # even the right password waits now
-    assert blocked.status_code == 429 and "Too many failed logins for this account; wait 15 minutes." in blocked.text
+    blocked = login(client, "ann")  # even the right password waits now, from this address
+    assert blocked.status_code == 429
+    assert "Too many failed logins for this account from this address; wait 15 minutes." in blocked.text
     assert login(client, "bob", "wrong-password").status_code == 401
     assert login(client, "bob", "wrong-password").status_code == 401
     assert login(client, "bob").status_code == 429  # five failures from this address
+    assert login(TestClient(application, client=("192.0.2.8", 4000)), "ann").status_code == 303  # elsewhere: fine
     application.state.engine.dispose()
 
 
@@ -171,7 +173,7 @@ def test_bad_filter_values_get_one_clear_message(app):
     page = client.get("/queue?date_from=yesterday")
     assert page.status_code == 400 and "date_from must be a date like 2024-05-31" in page.text
     assert client.get("/queue?order=random", headers={"Accept": "application/json"}).json() == {
-        "error": "unknown order 'random': use priority, uncertainty, active"}
+        "error": "unknown order 'random': use priority, score, uncertainty, active"}
 
 
 # --------------------------------------------------------------------------- queue
@@ -181,9 +183,9 @@ def test_queue_orders_by_priority_with_minor_boost_and_recency(engine):
     text = "girl 15 years for sale"
     ids = store_items(engine, [
         Item("plain high", 0.95, minutes=0),
-        Item(text, 0.71, signals=[age_signal(text, 15)], minutes=1),  # 0.7 band + minor boost = 1.0
-        Item("older same band", 0.92, minutes=2),
-        Item("newer same band", 0.91, minutes=30),
+        Item(text, 0.71, signals=[age_signal(text, 15)], minutes=1),  # exact score + minor boost = 1.01
+        Item("older, higher", 0.92, minutes=2),
+        Item("newer, lower", 0.91, minutes=30),  # exact scores: no 0.1 band lets recency lift it
         Item("low", 0.55, minutes=40),
         Item("not flagged", 0.3, flagged=False),
     ])
@@ -191,7 +193,7 @@ def test_queue_orders_by_priority_with_minor_boost_and_recency(engine):
         q.refresh_queue(s)
         ordered = [row.item.message_id for row in q.list_items(s, q.QueueFilter(), user_id=0)]
         uncertain = [row.item.message_id for row in q.list_items(s, q.QueueFilter(order="uncertainty"), user_id=0)]
-    assert ordered == [ids[1], ids[3], ids[2], ids[0], ids[4]]
+    assert ordered == [ids[1], ids[0], ids[2], ids[3], ids[4]]
     assert uncertain == [ids[4], ids[1], ids[3], ids[2], ids[0]]
 
 

@@ -152,12 +152,17 @@ def evaluate_records(model: Any, records: Sequence[Labelled], baseline: Callable
     }
 
 
+TABLE_NAME_WIDTH = 16  # a longer language or kind name folds onto a second line
+
+
 def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
 def render_report(report: dict[str, Any], console: Any, title: str = "") -> None:
-    """Rich tables: model beside keyword baseline, overall, per language and per kind."""
+    """Rich tables: model beside keyword baseline, overall, per language and per kind; each
+    fits in 100 columns (no vertical rules, long names folded)."""
+    from rich import box
     from rich.markup import escape
     from rich.table import Table
 
@@ -166,13 +171,15 @@ def render_report(report: dict[str, Any], console: Any, title: str = "") -> None
         rows: Iterable[tuple[str, dict[str, Any]]] = (
             [("all", report["overall"])] if section == "overall" else report[section].items()
         )
-        table = Table(title=f"{title}{label} — model {report['model_version']} (threshold {report['threshold']:.3f}) vs keyword baseline")
-        table.add_column(label)
+        table = Table(title=f"{title}{label} — model {report['model_version']} (threshold {report['threshold']:.3f}) vs keyword baseline",
+                      caption="AUC: area under the precision-recall curve; FPR: false-positive rate; kw: keyword baseline",
+                      box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+        table.add_column(label, max_width=TABLE_NAME_WIDTH, overflow="fold")
         table.add_column("n", justify="right")
         table.add_column("listings", justify="right")
-        for name in ("P", "R", "F1", "PR-AUC", "FP rate"):
+        for name in ("P", "R", "F1", "AUC", "FPR"):
             table.add_column(name, justify="right")
-        for name in ("base P", "base R", "base F1", "base FP"):
+        for name in ("kw P", "kw R", "kw F1", "kw FPR"):
             table.add_column(name, justify="right", style="dim")
         for key, value in rows:
             model, base = value["model"], value["baseline"]
@@ -183,7 +190,7 @@ def render_report(report: dict[str, Any], console: Any, title: str = "") -> None
             )
         console.print(table)
     field = Table(title=f"{title}Field figures — recall on listings of minors, false alarms on news and appeals, "
-                        f"listings scored below {CONFIDENTLY_WRONG}")
+                        f"listings scored below {CONFIDENTLY_WRONG}", box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("Language", "minor recall", "news FP", "appeal FP", "confidently wrong"):
         field.add_column(name, justify="left" if name == "Language" else "right")
     for key, value in [("all", report["overall"]), *report["by_language"].items()]:

@@ -55,7 +55,7 @@ def parse(stream: BinaryIO, name: str, *, timezone: str = "UTC") -> Iterator[Mes
         yield from _root(reader, tz)
     except RecursionError as exc:  # the C scanner's guard against hostile nesting
         raise reader.malformed("values nested too deeply") from exc
-    if reader.peek() != "":
+    if reader.peek() != "" or reader.cut_char:
         raise reader.malformed("unexpected data after the end of the export")
 
 
@@ -100,13 +100,15 @@ def _keep_chat_field(fields: dict[str, Any], key: str, value: Any) -> None:
 
 def _chat(fields: dict[str, Any], reader: _Reader) -> ChatRecord:
     if "id" not in fields:
-        raise reader.malformed('a chat\'s "messages" list comes before its "id"')
+        raise reader.unexpected('a chat\'s "messages" list comes before its "id"')
     return ChatRecord(PLATFORM, str(fields["id"]), str(fields.get("name") or ""), str(fields.get("type") or ""))
 
 
 def _messages(reader: _Reader, chat: ChatRecord, tz: tzinfo) -> Iterator[MessageRecord]:
     """The hot loop: one C scan and one record per message; the careful path only at chunk ends."""
     if reader.peek() != "[":
+        if reader.peek() == "":
+            raise reader.truncated()
         raise InputError(reader.name, f"not a Telegram export: the messages of chat {_shown(chat.chat_id)} are not a list")
     reader.pos += 1
     reader.where = "the messages list"
@@ -251,6 +253,7 @@ class _Reader:
         self.bytes_read = 0
         self.messages = 0
         self.where = "the export"
+        self.cut_char = False  # the file's last bytes are the start of a character
         self.fill()
         if self.buf.startswith("\ufeff"):
             self.pos = 1
@@ -263,7 +266,11 @@ class _Reader:
         try:
             text = self.decoder.decode(data, final=not data)
         except UnicodeDecodeError as exc:
-            raise InputError(self.name, f"invalid UTF-8 near byte {self.bytes_read + max(exc.start, 0):,}") from exc
+            if not data:  # the last character was cut in half: the parser reports where the file ends
+                self.cut_char = True
+                text = ""
+            else:
+                raise InputError(self.name, f"invalid UTF-8 near byte {self.bytes_read + max(exc.start, 0):,}") from exc
         self.bytes_read += len(data)
         self.eof = not data
         self._mark = (0, self.byte_offset(self.pos))
@@ -364,7 +371,7 @@ class _Reader:
         return f"{self.messages:,} message" + ("" if self.messages == 1 else "s")
 
     def truncated(self) -> InputError:
-        return InputError(self.name, f"truncated JSON: the file ends inside {self.where} (after {self._count()})")
+        return InputError(self.name, f"file ends early: the JSON stops inside {self.where} (after {self._count()})")
 
     def malformed(self, problem: str) -> InputError:
         return InputError(self.name, f"malformed JSON in {self.where} after {self._count()}: {problem.strip()}")

@@ -10,6 +10,7 @@ from alembic import context
 
 from detector.errors import ConfigError
 from detector.schema import Base
+from detector.search.index import is_fts_table
 
 config = context.config
 engine = config.attributes["engine"]
@@ -17,7 +18,7 @@ NOT_OURS = {"apscheduler_jobs"}  # the scheduler's job store keeps its own table
 
 
 def include_name(name, type_, parent_names):
-    return not (type_ == "table" and name in NOT_OURS)
+    return not (type_ == "table" and (name in NOT_OURS or is_fts_table(name)))
 
 
 def run(connection):
