@@ -2,14 +2,22 @@
 
 The template escapes every segment and wraps highlighted ones in <mark>; nothing here
 produces HTML, so hostile text can never become markup.
+
+Inside right-to-left text the Unicode bidi algorithm lays out the digit groups of
+`+964 770 555 0199` (or `22:53 07-03-2025`) right to left. Segments whose `direction` is
+"ltr" (contacts, phone numbers, dates and times) are shown isolated left to right.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 SIGNAL_TYPES = ("price", "age", "contact", "place", "term")
+# Digit groups joined by single separators (any script's digits: Arabic-Indic and Persian too).
+_NUMBER_RUN = re.compile(r"\+?\d+(?:[ \u00a0\-./:]\d+)+|\+\d+")
+_GROUP_SPACES = re.compile(r"[ \u00a0]")
 
 
 @dataclass(frozen=True)
@@ -17,6 +25,32 @@ class Segment:
     text: str
     kind: str | None = None  # a signal type from SIGNAL_TYPES, or "other"; None when plain
     label: str = ""  # what the highlight means, e.g. "age: 15 (minor)"
+    direction: str | None = None  # "ltr": show isolated, left to right (contacts, numbers, dates)
+
+
+def is_number_run(text: str) -> bool:
+    """True for digits that read left to right as one unit: `+964`, dates and times, or a
+    phone-like run of 3+ groups; two space-separated numbers (`15 500`) stay separate words."""
+    if not _NUMBER_RUN.fullmatch(text):
+        return False
+    groups = _GROUP_SPACES.split(text)
+    return text.startswith("+") or any(c in "-./:" for c in text) or len(groups) >= 3
+
+
+def isolate_numbers(text: str) -> list[Segment]:
+    """Plain segments of `text`, number runs (see `is_number_run`) marked left to right."""
+    result: list[Segment] = []
+    cursor = 0
+    for match in _NUMBER_RUN.finditer(text):
+        if not is_number_run(match.group()):
+            continue
+        if match.start() > cursor:
+            result.append(Segment(text[cursor:match.start()]))
+        result.append(Segment(match.group(), direction="ltr"))
+        cursor = match.end()
+    if cursor < len(text):
+        result.append(Segment(text[cursor:]))
+    return result
 
 
 def describe(signal: dict[str, Any]) -> str:
@@ -37,7 +71,9 @@ def describe(signal: dict[str, Any]) -> str:
 
 
 def segments(text: str, signals: list[dict[str, Any]] | None) -> list[Segment]:
-    """Plain and highlighted segments covering `text`; invalid or overlapping spans are dropped."""
+    """Plain and highlighted segments covering `text`; invalid or overlapping spans are dropped.
+
+    Contacts and number runs (`is_number_run`) carry direction "ltr"."""
     spans = []
     for signal in signals or []:
         start, end = signal.get("start"), signal.get("end")
@@ -50,12 +86,15 @@ def segments(text: str, signals: list[dict[str, Any]] | None) -> list[Segment]:
         if start < cursor:
             continue
         if start > cursor:
-            result.append(Segment(text[cursor:start]))
+            result += isolate_numbers(text[cursor:start])
         kind = signal.get("type")
-        result.append(Segment(text[start:end], kind if kind in SIGNAL_TYPES else "other", describe(signal)))
+        shown = text[start:end]
+        ltr = kind == "contact" or is_number_run(shown.strip())
+        result.append(Segment(shown, kind if kind in SIGNAL_TYPES else "other", describe(signal),
+                              "ltr" if ltr else None))
         cursor = end
     if cursor < len(text):
-        result.append(Segment(text[cursor:]))
+        result += isolate_numbers(text[cursor:])
     return result
 
 

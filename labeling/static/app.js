@@ -1,4 +1,6 @@
-// Keyboard shortcuts, photo reveal and the break reminder. Plain JS, no framework.
+// Keyboard shortcuts, photo reveal, undo and the break reminder. Plain JS, no framework.
+// Shortcuts follow physical keys (event.code), so they work on Arabic, Persian and Kurdish
+// layouts and with Caps Lock: the key labelled Y on a US keyboard is `y` whatever it types.
 // Every page works without this file; it only adds keys and conveniences.
 // Message text is never touched here: nothing is written with innerHTML.
 (function () {
@@ -32,6 +34,32 @@
     form.requestSubmit(button);
   }
 
+  var LETTERS = { KeyY: "y", KeyN: "n", KeyU: "u", KeyS: "s", KeyJ: "j", KeyK: "k", KeyP: "p", KeyZ: "z" };
+
+  // The shortcut a keydown stands for: "y".."z" by physical key, "1".."9" for tags, "?" and "Escape".
+  function shortcut(event) {
+    if (event.code === "Escape" || event.key === "Escape") { return "Escape"; }
+    if ((event.code === "Slash" && event.shiftKey) || event.key === "?") { return "?"; }
+    if (event.code === "Backspace") { return "z"; }
+    var digit = /^(?:Digit|Numpad)([1-9])$/.exec(event.code || "");
+    if (digit) { return digit[1]; }
+    return LETTERS[event.code] || "";
+  }
+
+  function toggleTag(key) {
+    var box = document.querySelector('#decision-form input[type="checkbox"][data-key="' + key + '"]');
+    if (box) { box.checked = !box.checked; }
+    return Boolean(box);
+  }
+
+  function undo() {
+    var form = document.getElementById("undo-form");
+    if (!form || submitted) { return false; }
+    submitted = true;
+    form.requestSubmit();
+    return true;
+  }
+
   function follow(key) {
     var link = document.querySelector('a[data-key="' + key + '"]');
     if (link) { window.location.assign(link.href); }
@@ -57,17 +85,19 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
-    if (event.key === "Escape") {
+    var key = shortcut(event);
+    if (key === "Escape") {
       toggleShortcuts(false);
       if (typing(event.target)) { event.target.blur(); }
       return;
     }
-    if (typing(event.target)) { return; }
-    var key = event.key;
+    if (typing(event.target) || !key) { return; }
     if (key === "?") { toggleShortcuts(); event.preventDefault(); return; }
     if (overlay() && !overlay().hidden) { return; }
     if (key === "y" || key === "n" || key === "u" || key === "s") { decide(key); event.preventDefault(); }
     else if (key === "j" || key === "k") { follow(key); event.preventDefault(); }
+    else if (key === "z") { if (undo()) { event.preventDefault(); } }
+    else if (/^[1-9]$/.test(key)) { if (toggleTag(key)) { event.preventDefault(); } }
     else if (key === "p") {
       var img = document.querySelector("img[data-media]");
       if (img) { reveal(img.getAttribute("data-media")); event.preventDefault(); }
@@ -94,6 +124,13 @@
       localStorage.setItem("detector.workStart", String(Date.now()));
     }
   });
+
+  // The "saved" notice is brief: it fades after a few seconds (the undo offer stays).
+  var flash = document.getElementById("flash");
+  if (flash) {
+    window.setTimeout(function () { flash.classList.add("fading"); }, 4000);
+    window.setTimeout(function () { flash.hidden = true; }, 4700);
+  }
 
   // Optional break reminder: minutes come from the user's settings (0 = off).
   var minutes = parseInt(document.body.getAttribute("data-break-minutes") || "0", 10);
