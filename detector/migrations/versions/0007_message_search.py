@@ -1,7 +1,7 @@
 """full-text search over message text (message_search + SQLite FTS5 or PostgreSQL GIN), exact queue priority
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0005
 
 `message_search` holds each message's searchable words (normalised text and phone digits,
 `detector.search.terms.body_of`), backfilled here for every stored message. SQLite indexes it
@@ -17,7 +17,7 @@ from detector.search.terms import body_of
 
 
 revision = '0007'
-down_revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
