@@ -45,13 +45,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--labels", type=int, default=5000)
     parser.add_argument("--no-transformer", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run for CI (seconds): does the bench still work?")
     args = parser.parse_args()
+    if args.smoke:
+        args.labels, args.no_transformer = 200, True
     with tempfile.TemporaryDirectory() as tmp:
         engine = open_database(f"sqlite:///{tmp}/bench.db")
         started = time.perf_counter()
         store_labelled(engine, args.labels, seed=101)
         stored = time.perf_counter()
-        card = train_candidate(engine, RetrainConfig(out=Path(tmp) / "candidate", transformer=not args.no_transformer))
+        card = train_candidate(engine, RetrainConfig(out=Path(tmp) / "candidate", transformer=not args.no_transformer,
+                                                       n=2_000 if args.smoke else RetrainConfig.n))
         done = time.perf_counter()
     labels = card["training_data"]["labels"]
     test = card["metrics"].get("labels_test", {}).get("overall", {}).get("model", {})

@@ -21,9 +21,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--out", type=Path, default=Path("test-artifacts/learning_curve.png"))
+    parser.add_argument("--smoke", action="store_true", help="a tiny run for CI (seconds): does the bench still work?")
     args = parser.parse_args()
     started = time.perf_counter()
-    result = run_simulation(SimulationConfig(repeats=args.repeats, error_rate=args.error_rate),
+    config = SimulationConfig(repeats=args.repeats, error_rate=args.error_rate)
+    if args.smoke:
+        config = SimulationConfig(n_corpus=3000, base_train=500, calibration=200, repeats=1, n_features=2**14,
+                                  checkpoints=(0, 200, 400), batch=200, strategies=("active", "random"))
+    result = run_simulation(config,
                             progress=lambda m: print(f"[{time.perf_counter() - started:5.0f} s] {m}", flush=True))
     plot_curves(result, args.out)
     active, random = result.mean("active"), result.mean("random")

@@ -29,14 +29,20 @@ STATE_TITLES = {
 }
 
 
-def latest_decisions(labels: Iterable[Label]) -> tuple[list[str], list[str]]:
-    """Each user's latest non-skip decision, split into (analyst, reviewer) decisions."""
+def deciding_labels(labels: Iterable[Label]) -> list[Label]:
+    """The labels that count: each user's latest non-skip decision (earlier ones and skips do not)."""
     latest: dict[int, Label] = {}
     for label in sorted(labels, key=lambda lab: (lab.created_at, lab.id)):
         if label.decision != "skip":
             latest[label.user_id] = label
-    analysts = [lab.decision for lab in latest.values() if lab.role == "analyst"]
-    reviewers = [lab.decision for lab in latest.values() if lab.role == "reviewer"]
+    return list(latest.values())
+
+
+def latest_decisions(labels: Iterable[Label]) -> tuple[list[str], list[str]]:
+    """Each user's latest non-skip decision, split into (analyst, reviewer) decisions."""
+    latest = deciding_labels(labels)
+    analysts = [lab.decision for lab in latest if lab.role == "analyst"]
+    reviewers = [lab.decision for lab in latest if lab.role == "reviewer"]
     return analysts, reviewers
 
 

@@ -35,6 +35,12 @@ def _corpus() -> list:
     return generate_corpus(1200, 5)
 
 
+def _corpus_of(n: int, seed: int) -> list:
+    from detector.synthetic.corpus import generate_corpus
+
+    return generate_corpus(n, seed)
+
+
 def _texts(count: int, start: int = 0) -> list[Item]:
     """Varied synthetic messages (alternating listing / other), one a minute."""
     listings = [e.text for e in _corpus() if e.label == 1]
@@ -79,6 +85,9 @@ def test_labels_become_training_data_with_the_right_mapping(people) -> None:
     found = {m.message_id: (m.label, m.decided_by) for m in labelled_messages(engine)}
     assert found == {ids[0]: (1, "analyst"), ids[1]: (0, "analyst"), ids[4]: (0, "reviewer"),
                      ids[5]: (0, "analyst"), ids[6]: (0, "analyst")}
+    kinds = {e.text: e.kind for e in split_labelled(engine, labelled_messages(engine))}
+    assert kinds["message number 4 with some words"] == "reviewed_label"  # weighted as reviewed in training
+    assert kinds["message number 0 with some words"] == "analyst_label"
 
 
 def test_weights_replicate_examples() -> None:
@@ -180,9 +189,22 @@ def candidate(people, models_dir) -> Path:
 def test_candidate_card_records_labels_data_hash_and_parent(candidate) -> None:
     card = open_folder(candidate).card
     data = card["training_data"]
-    assert card["parent"] == "default" and len(data["sha256"]) == 64
+    parent_version = open_folder(candidate.parent / "default").card["version"]
+    assert card["parent"] == parent_version and card["parent_name"] == "default" and len(data["sha256"]) == 64
     labels = data["labels"]
-    assert labels["count"] == 60 and labels["listings"] == 30
+    assert labels["count"] == 60 and labels["listings"] == 30 and labels["reviewed"] == 0
+    synthetic_train = sum(e.split == "train" for e in _corpus_of(1500, 3))
+    unreviewed_train = labels["train"]  # every label is an analyst's: each counts 1.5 times
+    assert data["splits"]["train"] == synthetic_train + unreviewed_train + round(0.5 * unreviewed_train)
+    card_md = (candidate / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "from scratch" not in card_md and "from **60 analyst labels**" in card_md
+    assert "0 decided by a reviewer, 60 by analysts only" in card_md and "each unreviewed label 1.5" in card_md
+    assert f"Parent: {parent_version} (folder default)." in card_md and "## Against the parent" in card_md
+    against = card["against_parent"]
+    assert against["records"] > labels["test"] and against["by_language"]
+    for language, row in against["by_language"].items():
+        assert f"| {language} | {row['n']} | {row['listings']} |" in card_md and row["tolerance"] >= 0.01
+    assert "Worse beyond the tolerance in:" in card_md
     assert labels["train"] + labels["val"] + labels["test"] == 60 and labels["test"] > 0
     assert "labels_test" in card["metrics"] and card["metrics"]["labels_test"]["overall"]["model"]["n"] == labels["test"]
     assert load_model(candidate).predict(["Girl for sale, age 15, price 900 dollars. Contact @x"])[0].probability > 0.5
@@ -201,7 +223,9 @@ def test_promote_refuses_a_worse_candidate_unless_forced(people, models_dir) -> 
     assert resolve_model_path("default") == models_dir / "worse"
     assert load_model("current").version == "worse-1"
     with session_scope(engine) as s:
-        event = s.scalars(select(AuditEvent).where(AuditEvent.object_type == "model")).one()
+        refused, event = s.scalars(select(AuditEvent).where(AuditEvent.object_type == "model").order_by(AuditEvent.id))
+        assert (refused.action, refused.actor, refused.after["model"]) == ("model_promote_refused", "researcher", "worse")
+        assert refused.after["worse"] and refused.after["worse"][0]["tolerance"] >= 0.01
         assert (event.action, event.actor, event.before, event.after["model"]) == (
             "model_promote_forced", "researcher", {"model": "default"}, "worse")
 
@@ -214,7 +238,8 @@ def test_rollback_restores_the_previous_pointer(people, models_dir, candidate) -
     promote(settings, "cand", records, engine=engine, actor="r", force=True)
     promote(settings, "cand2", records, engine=engine, actor="r", force=True)
     assert read_pointer(models_dir).previous == ["default", "cand"]
-    assert rollback(settings, engine=engine, actor="r") == {"previous": "cand2", "current": "cand"}
+    back = rollback(settings, engine=engine, actor="r")
+    assert (back["previous"], back["current"], back["version"]) == ("cand2", "cand", load_model(candidate).version)
     assert read_pointer(models_dir).model == "cand"
     rollback(settings, engine=engine, actor="r")
     assert resolve_model_path("default") == models_dir / "default"
@@ -270,7 +295,8 @@ def test_cli_train_from_labels_writes_a_candidate(people, db_url, models_dir) ->
     assert result.exit_code == 0, result.output
     card = open_folder(models_dir / "c1").card
     assert card["training_data"]["labels"]["weight"] == 2 and card["training_data"]["labels"]["split"] == "time"
-    assert card["parent"] == "default" and card["training_data"]["labels"]["count"] == 40
+    assert card["parent_name"] == "default" and card["training_data"]["labels"]["count"] == 40
+    assert card["parent"] == open_folder(models_dir / "default").card["version"]
 
 
 def test_cli_train_without_labels_is_one_clear_error(engine, db_url, models_dir) -> None:
@@ -288,13 +314,37 @@ def test_active_learning_prefers_uncertain_and_diverse_items() -> None:
     texts = [repost, repost + " !", repost + " !!", "Baby goats for sale, 50 dollars each, Duhok market",
              "Servant girl 14 years, 2500 dollars, Raqqa", "Selling Kalashnikov rifle, good state"]
     p = [0.5, 0.52, 0.48, 0.55, 0.99, 0.02]
-    order = select_batch(p, texts, 6)
+    order = select_batch(p, texts, 6, threshold=0.5)
     assert order[0] in (0, 1, 2) and order[1] == 3  # the distinct doubtful one before the reposts
     assert sorted(order) == list(range(6)) and len({0, 1, 2} & set(order[:4])) == 1  # one repost, not three
     distinct = [texts[3], texts[4], texts[5], "Honda motorbike 2019, 1800 dollars, Kirkuk"]
-    assert select_batch([0.8, 0.5, 0.05, 0.6], distinct, 4) == [1, 3, 0, 2]  # without reposts: by uncertainty
-    assert select_batch(p, texts, 2, labelled_texts=[repost])[0] == 3  # unlike what is already labelled
-    assert uncertainty([0.5, 1.0, 0.0]).tolist() == [1.0, 0.0, 0.0]
+    assert select_batch([0.8, 0.5, 0.05, 0.6], distinct, 4, threshold=0.5) == [1, 3, 0, 2]  # by uncertainty
+    assert select_batch(p, texts, 2, threshold=0.5, labelled_texts=[repost])[0] == 3  # unlike what is labelled
+    assert uncertainty([0.5, 1.0, 0.0], 0.5).tolist() == [1.0, 0.0, 0.0]
+
+
+def test_active_learning_ranks_around_the_models_threshold_not_one_half() -> None:
+    texts = ["Honda motorbike 2019, 1800 dollars, Kirkuk", "Baby goats for sale, 50 dollars each, Duhok",
+             "Servant girl 14 years, 2500 dollars, Raqqa", "Selling Kalashnikov rifle, good state"]
+    p = [0.5, 0.15, 0.9, 0.02]
+    assert uncertainty(p, 0.15).tolist()[1] == 1.0 and uncertainty([0.15], 0.15)[0] > uncertainty([0.5], 0.15)[0]
+    assert select_batch(p, texts, 4, threshold=0.15) == [1, 0, 3, 2]  # 0.15 is the decision point
+    assert select_batch(p, texts, 4, threshold=0.5) == [0, 1, 2, 3]
+    assert select_batch(p, texts, 1, threshold=[0.9, 0.15, 0.5, 0.5]) == [1]  # a threshold per item
+
+
+def test_queue_active_order_uses_the_threshold_of_the_model_that_scored_each_item(people, models_dir) -> None:
+    version = open_folder(models_dir / "default").card["version"]
+    threshold = open_folder(models_dir / "default").card["threshold"]
+    items = [Item("Honda motorbike 2019, 1800 dollars, Kirkuk", probability=0.5),
+             Item("Baby goats for sale, 50 dollars each, Duhok", probability=threshold + 0.001),
+             Item("Servant girl 14 years, 2500 dollars, Raqqa", probability=0.95)]
+    ids = store_items(people, items, model_version=version)
+    with session_scope(people) as s:
+        refresh_queue(s)
+        flt = QueueFilter.from_params({"order": "active", "state": "any"})
+        rows = [r.item.message_id for r in list_items(s, flt, user_id=1)]
+    assert rows[0] == ids[1] and sorted(rows) == sorted(ids)
 
 
 def test_queue_active_order(people) -> None:
@@ -316,14 +366,14 @@ def test_queue_active_order(people) -> None:
 
 @pytest.mark.slow
 def test_simulation_gives_curves_for_both_strategies_and_a_plot(tmp_path) -> None:
-    from detector.classify.simulation import SimulationConfig, plot_curves, run_simulation
+    from detector.classify.simulation import STRATEGIES, SimulationConfig, plot_curves, run_simulation
 
     config = SimulationConfig(n_corpus=1500, base_train=300, calibration=200, checkpoints=(0, 20, 40), batch=20,
                               repeats=2, n_features=2**14, error_rate=0.1)
     result = run_simulation(config)
-    assert set(result.curves) == {"active", "random"} and result.pool_size > 40 and result.eval_size > 0
+    assert set(result.curves) == set(STRATEGIES) and result.pool_size > 40 and result.eval_size > 0
     for curve in result.curves.values():
         assert sorted(curve) == [0, 20, 40] and all(len(v) == 2 and all(0 < f <= 1 for f in v) for v in curve.values())
-    assert result.curves["active"][0] == result.curves["random"][0]  # same start, before any label
+    assert result.curves["active"][0] == result.curves["random"][0] == result.curves["active_half"][0]  # same start
     png = plot_curves(result, tmp_path / "curve.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

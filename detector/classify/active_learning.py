@@ -1,7 +1,9 @@
 """Active learning: which messages to label next, by uncertainty and diversity.
 
-Uncertainty sampling picks messages the model is least sure about (probability near
-the decision point); alone it labels twenty reposts of one doubtful ad. So the most
+Uncertainty sampling picks messages the model is least sure about: probability near
+the model's flag threshold (its decision point, e.g. 0.14, not 0.5; a threshold per item is
+allowed when items were scored by different models); alone it labels twenty reposts of one
+doubtful ad. So the most
 uncertain `pool_factor * k` messages are re-ranked greedily: each pick maximises
 uncertainty x (1 - its highest cosine similarity, on character 3-5-gram vectors, to
 anything already picked or already labelled). Reposts and near-duplicates of labelled
@@ -18,9 +20,10 @@ import scipy.sparse as sp
 N_FEATURES = 2**18
 
 
-def uncertainty(probabilities: Sequence[float], threshold: float = 0.5) -> np.ndarray:
-    """1 at the decision point, 0 at certainty (distance to the threshold, scaled to its side)."""
+def uncertainty(probabilities: Sequence[float], threshold: float | Sequence[float]) -> np.ndarray:
+    """1 at the flag threshold, 0 at certainty (distance to the threshold, scaled to its side)."""
     p = np.asarray(probabilities, dtype=np.float64)
+    threshold = np.asarray(threshold, dtype=np.float64)
     span = np.where(p >= threshold, 1.0 - threshold, threshold)
     return 1.0 - np.abs(p - threshold) / np.maximum(span, 1e-9)
 
@@ -34,7 +37,7 @@ def char_vectors(texts: Sequence[str]) -> sp.csr_matrix:
     return vectorizer.transform([t or "" for t in texts]).tocsr()
 
 
-def select_batch(probabilities: Sequence[float], texts: Sequence[str], k: int, *, threshold: float = 0.5,
+def select_batch(probabilities: Sequence[float], texts: Sequence[str], k: int, *, threshold: float | Sequence[float],
                  labelled_texts: Sequence[str] = (), pool_factor: int = 10) -> list[int]:
     """Indices of `k` messages to label next, in order (uncertain and unlike each other)."""
     n = len(texts)

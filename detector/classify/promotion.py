@@ -5,10 +5,13 @@ scored on, falls below the current model's by more than the tolerance (unless fo
 The tolerance is one message's worth of F1 in that language, and at least 0.01: with P
 listings, turning one caught listing into a miss moves F1 by about 1/(2P), so a smaller
 drop is indistinguishable from noise on this data, while any larger one is a real loss.
+Refusals are audited too (`model_promote_refused`), and the actor is never empty. Promotion
+and rollback put the queue on the new model's stored scores (`queue_rows.restore_queue`).
 """
 
 from __future__ import annotations
 
+import getpass
 import os
 import subprocess
 import sys
@@ -19,9 +22,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ..config import Settings
+from ..config import Settings, operator_name
 from ..db import session_scope
 from ..errors import DetectorError
+from ..queue_rows import restore_queue
 from ..schema import AuditEvent
 from .evaluate import Labelled, evaluate_records
 from .pointer import SHIPPED, Pointer, current_name, is_folder_name, read_pointer, write_pointer
@@ -80,12 +84,32 @@ def list_models(models_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def actor_name(configured: str) -> str:
+    """The configured actor, else the OS user name (`config.operator_name` refuses no name or a program's)."""
+    name = configured.strip()
+    if not name:
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):  # no login name and no password entry for the uid
+            name = ""
+    return operator_name(name)
+
+
 def _audit(engine: Engine | None, actor: str, action: str, before: dict[str, Any], after: dict[str, Any]) -> None:
     if engine is None:
         return
     with session_scope(engine) as session:
-        session.add(AuditEvent(actor=actor, action=action, object_type="model", object_id=after["model"][:100],
-                               before=before, after=after))
+        session.add(AuditEvent(actor=operator_name(actor), action=action, object_type="model",
+                               object_id=after["model"][:100], before=before, after=after))
+
+
+def model_version_of(models_dir: Path, name: str) -> str:
+    """The version in the card of model folder `name` (verified)."""
+    return str(open_folder(Path(models_dir) / name).card["version"])
+
+
+def _restore(engine: Engine | None, version: str) -> dict[str, Any] | None:
+    return restore_queue(engine, version).to_dict() if engine is not None else None
 
 
 def promote(settings: Settings, name: str, records: Sequence[Labelled], *, engine: Engine | None,
@@ -98,12 +122,15 @@ def promote(settings: Settings, name: str, records: Sequence[Labelled], *, engin
     pointer = read_pointer(models_dir) or Pointer(SHIPPED, [])
     if pointer.model == name:
         raise DetectorError(f"{name} is already the current model")
+    actor = actor_name(actor)
     comparison = None
     if (models_dir / pointer.model / CARD).is_file():
         comparison = compare_models(load_model(models_dir / pointer.model), candidate, records)
         if comparison["worse"] and not force:
-            worse = ", ".join(f"{d['language']} F1 {d['candidate_f1']:.3f} < {d['current_f1']:.3f}"
-                              for d in comparison["worse"])
+            _audit(engine, actor, "model_promote_refused", {"model": pointer.model},
+                   {"model": name, "version": candidate.version, "worse": comparison["worse"], "records": len(records)})
+            worse = ", ".join(f"{d['language']} F1 {d['candidate_f1']:.3f} < {d['current_f1']:.3f} "
+                              f"(tolerance {d['tolerance']:.3f})" for d in comparison["worse"])
             raise DetectorError(f"refused: {name} is worse than {pointer.model} in {worse} "
                                 f"(on {len(records)} held-out messages; use --force to promote anyway)")
     new = Pointer(name, [*pointer.previous, pointer.model])
@@ -111,18 +138,21 @@ def promote(settings: Settings, name: str, records: Sequence[Labelled], *, engin
     _audit(engine, actor, "model_promote" + ("_forced" if force and comparison and comparison["worse"] else ""),
            {"model": pointer.model}, {"model": name, "version": candidate.version,
                                       "worse": comparison["worse"] if comparison else [], "forced": force})
-    return {"previous": pointer.model, "current": name, "version": candidate.version, "comparison": comparison}
+    return {"previous": pointer.model, "current": name, "version": candidate.version, "comparison": comparison,
+            "queue": _restore(engine, candidate.version)}
 
 
 def rollback(settings: Settings, *, engine: Engine | None, actor: str) -> dict[str, Any]:
-    """Point `models/CURRENT` back at the model before the current one."""
+    """Point `models/CURRENT` back at the model before the current one, and the queue at its scores."""
+    actor = actor_name(actor)
     pointer = read_pointer(settings.models_dir)
     if pointer is None or not pointer.previous:
         raise DetectorError("nothing to roll back: no model was promoted before the current one")
     previous = pointer.previous[-1]
+    version = model_version_of(settings.models_dir, previous)
     write_pointer(settings.models_dir, Pointer(previous, pointer.previous[:-1]))
-    _audit(engine, actor, "model_rollback", {"model": pointer.model}, {"model": previous})
-    return {"previous": pointer.model, "current": previous}
+    _audit(engine, actor, "model_rollback", {"model": pointer.model}, {"model": previous, "version": version})
+    return {"previous": pointer.model, "current": previous, "version": version, "queue": _restore(engine, version)}
 
 
 def rescore_in_background(db_url: str, models_dir: Path, name: str, log: Path) -> subprocess.Popen[bytes]:

@@ -147,6 +147,19 @@ def resolve_model_path(name_or_path: str | Path, settings: Settings | None = Non
     return settings.models_dir / str(name_or_path)
 
 
+def thresholds_by_version(models_dir: Path) -> dict[str, float]:
+    """Each model folder's flag threshold by version, from its card.json (for ordering only:
+    the files are not verified here; scoring always loads a verified model)."""
+    found: dict[str, float] = {}
+    for card_path in sorted(Path(models_dir).glob(f"*/{CARD}")):
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+            found[str(card["version"])] = float(card["threshold"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a readable model folder: `detector models list` names the problem
+    return found
+
+
 def load_model(path: str | Path) -> Model:
     """Load and verify a model folder (a path, or a name under the models folder)."""
     from .model import Model

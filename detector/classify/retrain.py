@@ -4,7 +4,11 @@ Label mapping: `listing` -> 1, `not_listing` -> 0; `unsure` and `skip` rows are 
 Per message, a reviewer's decision outranks analysts'; within one rank the latest wins.
 Labelled messages are split with `splits.assign_splits` (near-duplicate clusters stay on
 one side); the test side is held out for the card and for `detector evaluate --compare --db`.
-Weights replicate examples: 3 means every label counts three times, 0.5 keeps half.
+Weights replicate examples: 3 means every label counts three times, 0.5 keeps half. A label a
+reviewer decided (kind `reviewed_label`) counts `labels_weight` times; one only analysts decided
+(`analyst_label`) counts `unreviewed_weight` times, less by default, since it may be a mistake
+no second person saw. The card and MODEL_CARD.md say what trained the candidate, its parent's
+version, and each language's change against the parent with the tolerance promotion applies.
 """
 
 from __future__ import annotations
@@ -23,13 +27,15 @@ from ..errors import DetectorError
 from ..schema import ClusterMember, Label, Message
 from ..synthetic.corpus.example import Example
 from .splits import TEST_FRACTION, assign_splits, group_ids, sample_families
-from .evaluate import Labelled, evaluate_records
-from .train import MIN_RECALL, Stage, _quiet_stage, data_hash, measure, model_version, render_card, train_model
-from .registry import write_folder
+from .evaluate import Labelled, evaluate_records, read_labelled
+from .promotion import compare_models, tolerance
+from .registry import load_model, write_folder
+from .train import (HANDWRITTEN_EVAL, MIN_RECALL, Stage, _quiet_stage, data_hash, measure, model_version, render_card,
+                    train_model)
 
 DECISION_LABEL = {"listing": 1, "not_listing": 0}
 ROLE_RANK = {"analyst": 0, "reviewer": 1}
-LABEL_KIND = "analyst_label"
+LABEL_KIND = {"analyst": "analyst_label", "reviewer": "reviewed_label"}
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ def split_labelled(engine: Engine, messages: Sequence[LabelledMessage], *, by_ti
     ids = [m.message_id for m in messages]
     groups = group_ids(ids, [m.text for m in messages], stored_clusters(engine, ids))
     sides = assign_splits(ids, groups, [m.sent_at for m in messages], by_time=by_time, test_fraction=test_fraction)
-    return [Example(m.text, m.label, m.language, LABEL_KIND, f"db/group-{int(g)}", side)
+    return [Example(m.text, m.label, m.language, LABEL_KIND[m.decided_by], f"db/group-{int(g)}", side)
             for m, g, side in zip(messages, groups, sides)]
 
 
@@ -112,14 +118,15 @@ def weighted(examples: Sequence[Any], weight: float, seed: int) -> list[Any]:
 @dataclass(frozen=True)
 class RetrainConfig:
     out: Path
-    labels_weight: float = 3.0
+    labels_weight: float = 3.0  # of each reviewed label
+    unreviewed_weight: float = 1.5  # of each label no reviewer decided
     synthetic_weight: float = 1.0
     n: int = 24_000
     seed: int = 7
     by_time: bool = False
     transformer: bool = True
     n_features: int = 2**19
-    parent: str | None = None
+    parent: str | None = None  # a model folder name or path; its version goes on the card
     labels_val_fraction: float = 0.25  # of the labelled training side, kept for calibration and thresholds
     extra_card: dict[str, Any] = field(default_factory=dict)
 
@@ -132,6 +139,7 @@ def train_candidate(engine: Engine, config: RetrainConfig, stage: Stage = _quiet
     """
     from ..synthetic.corpus import generate_corpus
 
+    parent = load_model(config.parent) if config.parent else None
     advance = stage("Reading labels from the database", 1)
     messages = labelled_messages(engine)
     labelled = split_labelled(engine, messages, by_time=config.by_time)
@@ -145,7 +153,10 @@ def train_candidate(engine: Engine, config: RetrainConfig, stage: Stage = _quiet
     synthetic = generate_corpus(config.n, config.seed) if config.synthetic_weight > 0 else []
     advance(1)
     syn = {s: [e for e in synthetic if e.split == s] for s in ("train", "val", "test")}
-    train = weighted(syn["train"], config.synthetic_weight, config.seed) + weighted(label_train, config.labels_weight, config.seed)
+    reviewed = [e for e in label_train if e.kind == LABEL_KIND["reviewer"]]
+    unreviewed = [e for e in label_train if e.kind == LABEL_KIND["analyst"]]
+    train = (weighted(syn["train"], config.synthetic_weight, config.seed) + weighted(reviewed, config.labels_weight, config.seed)
+             + weighted(unreviewed, config.unreviewed_weight, config.seed))
     val = syn["val"] + label_val
     if len({int(e.label) for e in train}) < 2 or len({int(e.label) for e in val}) < 2:
         raise DetectorError("not enough data to train: both listings and other messages are needed in "
@@ -158,14 +169,17 @@ def train_candidate(engine: Engine, config: RetrainConfig, stage: Stage = _quiet
         "name": config.out.name,
         "version": model_version(config.out.name, files, model.card, when),
         "created": when.isoformat(timespec="seconds"),
-        "parent": config.parent,
+        "parent": parent.version if parent else None,
+        "parent_name": Path(config.parent).name if config.parent else None,
         "training_data": {
             "source": "labels+synthetic", "n": len(everything), "seed": config.seed,
             "sha256": data_hash(everything),
             "splits": {"train": len(train), "val": len(val), "test": len(syn["test"]) + len(label_test)},
             "labels": {"count": len(labelled), "listings": sum(e.label for e in labelled),
+                       "reviewed": sum(e.kind == LABEL_KIND["reviewer"] for e in labelled),
                        "train": len(label_train), "val": len(label_val), "test": len(label_test),
-                       "weight": config.labels_weight, "split": "time" if config.by_time else "cluster-hash"},
+                       "weight": config.labels_weight, "unreviewed_weight": config.unreviewed_weight,
+                       "split": "time" if config.by_time else "cluster-hash"},
             "synthetic": {"count": len(synthetic), "weight": config.synthetic_weight},
         },
         "min_recall": MIN_RECALL,
@@ -175,8 +189,66 @@ def train_candidate(engine: Engine, config: RetrainConfig, stage: Stage = _quiet
     if label_test:
         metrics["labels_test"] = _heldout_metrics(model, label_test)
     model.card["metrics"] = metrics
-    write_folder(config.out, files, model.card, render_card(model.card))
+    if parent:
+        model.card["against_parent"] = against_parent(parent, model, label_test)
+    write_folder(config.out, files, model.card, retrain_card(model.card))
     return model.card
+
+
+def against_parent(parent: Any, candidate: Any, label_test: Sequence[Example]) -> dict[str, Any]:
+    """Each language's F1, parent vs candidate, on the held-out data `models promote` uses by
+    default (the hand-written development set plus the labelled test side), with the tolerance."""
+    records = (read_labelled(HANDWRITTEN_EVAL)[0] if HANDWRITTEN_EVAL.is_file() else [])
+    records += [Labelled(e.text, int(e.label), e.lang, e.kind) for e in label_test]
+    comparison = compare_models(parent, candidate, records)
+    rows = {}
+    for language, cur in comparison["current"]["by_language"].items():
+        cand = comparison["candidate"]["by_language"].get(language, {}).get("model", {})
+        rows[language] = {"n": cur["model"]["n"], "listings": cur["model"]["positives"],
+                          "parent_f1": cur["model"]["f1"], "candidate_f1": cand.get("f1"),
+                          "tolerance": tolerance(cur["model"]["positives"])}
+    return {"records": len(records), "by_language": rows, "worse": [d["language"] for d in comparison["worse"]]}
+
+
+def retrain_card(card: dict[str, Any]) -> str:
+    """MODEL_CARD.md of a retrained candidate: what trained it and how it compares with its parent,
+    then the metrics and limits every model card has (`train.render_card`)."""
+    data, labels = card["training_data"], card["training_data"]["labels"]
+    body = render_card(card).split("\n")
+    trained = next(i for i, line in enumerate(body) if line.startswith("Trained "))
+    unreviewed = labels["count"] - labels["reviewed"]
+    lines = [
+        f"Retrained {card['created']} from **{labels['count']} analyst labels** in the database "
+        f"({labels['reviewed']} decided by a reviewer, {unreviewed} by analysts only; {labels['listings']} listings; "
+        f"{labels['train']} train, {labels['val']} validation, {labels['test']} held out, split by {labels['split']}) "
+        f"plus {data['synthetic']['count']} messages of the project's synthetic corpus (seed {data['seed']}); "
+        f"{data['n']} messages in all, SHA-256 `{data['sha256']}`; splits {data['splits']}.",
+        f"Weights: each reviewed label counts {labels['weight']}, each unreviewed label {labels['unreviewed_weight']}, "
+        f"each synthetic message {data['synthetic']['weight']}.",
+        f"Parent: {card['parent'] or 'none'}" + (f" (folder {card['parent_name']})." if card.get("parent_name") else "."),
+    ]
+    return "\n".join([*body[:trained], *lines, *body[trained + 1:], *_parent_section(card.get("against_parent"))])
+
+
+def _parent_section(comparison: dict[str, Any] | None) -> list[str]:
+    if not comparison:
+        return []
+    def f1(value: float | None) -> str:
+        return "—" if value is None else f"{value:.3f}"
+    lines = ["## Against the parent", "",
+             f"On {comparison['records']} held-out messages (the hand-written development set and the held-out labels). "
+             "`detector models promote` refuses a candidate whose F1 in a language is below the current model's by more "
+             "than the tolerance (one message's worth of F1, at least 0.01).", "",
+             "| language | n | listings | parent F1 | candidate F1 | change | tolerance | verdict |",
+             "|---|---|---|---|---|---|---|---|"]
+    for language, row in comparison["by_language"].items():
+        both = row["parent_f1"] is not None and row["candidate_f1"] is not None
+        change = f"{row['candidate_f1'] - row['parent_f1']:+.3f}" if both else "—"
+        verdict = "worse" if language in comparison["worse"] else "within tolerance" if both else "not compared"
+        lines.append(f"| {language} | {row['n']} | {row['listings']} | {f1(row['parent_f1'])} | {f1(row['candidate_f1'])} "
+                     f"| {change} | {row['tolerance']:.3f} | {verdict} |")
+    worse = ", ".join(comparison["worse"]) or "no language"
+    return [*lines, "", f"Worse beyond the tolerance in: {worse}.", ""]
 
 
 def _heldout_metrics(model: Any, examples: Sequence[Example]) -> dict[str, Any]:

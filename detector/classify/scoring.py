@@ -51,18 +51,21 @@ def score_unscored(
     model: Model | None = None,
     batch_size: int = 500,
     progress: Callable[[int], None] | None = None,
+    after_id: int = 0,
+    before_id: int | None = None,
 ) -> ScoreSummary:
-    """Score messages that have no Score for the model's version, in batches; one transaction each."""
+    """Score messages that have no Score for the model's version, in batches; one transaction each.
+    `after_id < id < before_id` limits it to one id range (a partition of `detector.scale`)."""
     settings = settings or Settings.from_env()
     model = model or load_model(resolve_model_path(settings.model_name, settings))
     summary = ScoreSummary(model.version)
-    last_id = 0
+    last_id = after_id
     while True:
         with session_scope(engine) as session:
-            messages = session.scalars(
-                select(Message).where(Message.id > last_id, _unscored(model.version))
-                .order_by(Message.id).limit(batch_size)
-            ).all()
+            query = select(Message).where(Message.id > last_id, _unscored(model.version))
+            if before_id is not None:
+                query = query.where(Message.id < before_id)
+            messages = session.scalars(query.order_by(Message.id).limit(batch_size)).all()
             if not messages:
                 return summary
             last_id = messages[-1].id
