@@ -20,7 +20,7 @@ from detector.schema import AuditEvent, Case, ExportFile, Label, Message, Score
 from detector.text.display import text_direction
 
 from .links import message_links
-from .redact import PHONE_MASK, REDACTION_NOTE, Masks, is_masked_phone, mask_names, masked_phones, redact_message
+from .redact import REDACTION_NOTE, Masks, mask_names, masked_entities, masked_phones, phone_mask, redact_message
 
 FORMAT = "detector-referral-report/2"  # /2: received export names, signing key, verify vs database
 LEAD_NOTICE = (
@@ -81,10 +81,13 @@ def message_entry(session: Session, message: Message, translation: str, masks: M
     text, signals = message.text, list(message.signals or [])
     links = message_links(session, message.id)
     if masks is not None:
-        hidden = masked_phones(text, signals, masks)
-        links["entities"] = [{**e, "key": PHONE_MASK} if e["kind"] == "phone" and is_masked_phone(e["key"], hidden)
-                             else e for e in links["entities"]]
-        text, signals = redact_message(text, signals, masks)
+        phones = masked_phones(text, signals, masks)
+        text, cleaned = redact_message(text, signals, masks)
+        contacts = masked_entities(signals, cleaned)
+        links["entities"] = [{**e, "key": (phone_mask(e["key"], phones) or e["key"]) if e["kind"] == "phone"
+                              else contacts.get((e["kind"], e["key"]), mask_names(e["key"], masks))}
+                             for e in links["entities"]]
+        signals = cleaned
         translation = mask_names(translation, masks)
     stored = [m for m in message.media if m.kind == "photo"]
     return {

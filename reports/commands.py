@@ -157,7 +157,8 @@ def case_tlp(db_url: str, ref: str, level: str, actor: str | None) -> None:
 @click.command("report")
 @db_option
 @click.argument("ref")
-@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "json", "csv"]), default="html", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "json", "csv", "stix"]), default="html", show_default=True,
+              help="stix: a STIX 2.1 bundle (REF.stix.json) for threat-intelligence platforms such as OpenCTI and MISP.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: REF.FORMAT).")
 @click.option("--redact", is_flag=True, help="For wider distribution: victims' names and family phones masked, no original photos.")
 @click.option("--with-photos", "photos", type=click.Choice(["blurred", "original", "none"]), default="blurred",
@@ -186,7 +187,7 @@ def report(db_url: str, ref: str, fmt: str, out: Path | None, redact: bool, phot
         prepared = prepare_export(session, get_case(session, ref), fmt, evidence_dir=settings.evidence_dir,
                                   actor=settings.actor, redact=redact, photos=photos)
     data = render_prepared(prepared)  # slow for PDF: no transaction is open meanwhile
-    target = out or Path(f"{prepared.ref}{'-redacted' if redact else ''}.{fmt}")
+    target = out or Path(f"{prepared.ref}{'-redacted' if redact else ''}.{'stix.json' if fmt == 'stix' else fmt}")
     write_atomically(target, data)
     try:
         with session_scope(engine) as session:  # a short write: the audit row names the bytes written

@@ -28,9 +28,11 @@ from .build import build_report, iso
 from .cases import get_case, require_referable
 from .photos import PHOTO_MODES, photo_data_uri
 from .render import FORMATS, to_csv, to_html, to_json, to_pdf
+from .stix import MEDIA_TYPE as STIX_MEDIA_TYPE, to_stix
 
+EXPORT_FORMATS = (*FORMATS, "stix")
 MEDIA_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "json": "application/json",
-               "csv": "text/csv; charset=utf-8"}
+               "csv": "text/csv; charset=utf-8", "stix": STIX_MEDIA_TYPE}
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,8 @@ def prepare_export(session: Session, case: Case, fmt: str, *, evidence_dir: Path
 
     `signing_key` is the fingerprint of the key that will sign the bundle carrying the report.
     """
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt not in EXPORT_FORMATS:
+        raise ConfigError(f"unknown report format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
     if photos not in PHOTO_MODES:
         raise ConfigError(f"unknown photo mode {photos!r}: use one of {', '.join(PHOTO_MODES)}")
     ids = tuple(require_referable(session, [m.message_id for m in case.messages]))
@@ -90,6 +92,8 @@ def render_prepared(prepared: PreparedExport) -> bytes:
         return to_json(prepared.report)
     if prepared.fmt == "csv":
         return to_csv(prepared.report)
+    if prepared.fmt == "stix":
+        return to_stix(prepared.report)
     if prepared.fmt == "pdf":
         return to_pdf(prepared.report, prepared.photo_uris)
     return to_html(prepared.report, prepared.photo_uris).encode("utf-8")

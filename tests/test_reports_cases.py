@@ -97,5 +97,5 @@ def test_cli_translation_and_masks_reach_the_report(world, tmp_path):
     import json
 
     message = json.loads(out.read_text())["messages"][0]
-    assert message["translation"] == "Captive for sale, 16, call [family phone withheld]"
+    assert message["translation"] == "Captive for sale, 16, call [phone withheld]"
     assert "555 0199" not in message["text"]  # marked by the analyst as a family contact

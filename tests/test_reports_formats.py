@@ -22,7 +22,7 @@ from detector.ingest.records import ChatRecord, MessageRecord
 from detector.schema import ExportFile, Media, Message, Score
 from reports.cases import add_masks, get_case, open_case, set_translation
 from reports.export import export_case
-from reports.redact import NAME_MASK, PHONE_MASK
+from reports.redact import FAMILY_PHONE_MASK, NAME_MASK
 from reports.render import safe_cell
 from reports.schema import schema_errors
 from reports.verify import verify_report
@@ -162,13 +162,13 @@ def test_redaction_masks_victims_and_family_but_keeps_the_seller(world):
     assert schema_errors(report) == []
     text = next(m for m in report["messages"] if m["message_id"] == mid)["text"]
     assert "Layla" not in text and NAME_MASK in text
-    assert "+964 750 123 4567" not in text and PHONE_MASK in text
+    assert "+964 750 123 4567" not in text and FAMILY_PHONE_MASK in text
     assert "+964 770 555 0199" in text  # the seller's contact is the lead
     assert report["redaction"]["redacted"] and report["redaction"]["photos"] == "blurred"
     assert "seller's contacts are kept" in report["redaction"]["explanation"]
     signals = next(m for m in report["messages"] if m["message_id"] == mid)["signals"]
     phones = [s["value"] for s in signals if s.get("subtype") == "phone"]
-    assert phones == ["+9647705550199", PHONE_MASK]
+    assert phones == ["+9647705550199", FAMILY_PHONE_MASK]
     page = _render(engine, world, ref, "html", redact=True).decode()
     assert "Redacted report." in page and "Layla" not in page and "4567" not in page
     unredacted = json.loads(_render(engine, world, ref, "json"))
