@@ -32,6 +32,16 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"DETECTOR_{name}", default)
 
 
+def _positive_int(name: str, default: int) -> int:
+    """DETECTOR_<name> as a whole number of at least 1 (ConfigError otherwise)."""
+    from .errors import ConfigError
+
+    text = _env(name, str(default)).strip()
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**31:
+        raise ConfigError(f"DETECTOR_{name} must be a whole number from 1 to {2**31 - 1}, not {text[:40]!r}")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration. Build with `Settings.from_env()`; override with `.with_(...)`."""
@@ -43,6 +53,7 @@ class Settings:
     export_timezone: str = "UTC"
     actor: str = field(default_factory=lambda: os.environ.get("USER", "detector"))
     secret_key: str = ""
+    max_text_chars: int = 65_536  # message texts longer than this are stored cut (their bytes stay whole)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -54,6 +65,7 @@ class Settings:
             export_timezone=_env("EXPORT_TIMEZONE", cls.export_timezone),
             actor=_env("ACTOR", os.environ.get("USER", "detector")),
             secret_key=_env("SECRET_KEY", ""),
+            max_text_chars=_positive_int("MAX_TEXT_CHARS", cls.max_text_chars),
         )
 
     def with_(self, **changes: object) -> "Settings":

@@ -125,6 +125,8 @@ class Message(Base):
     sender_name: Mapped[str] = mapped_column(Text, default="")
     sender_id: Mapped[str] = mapped_column(String(200), default="")
     text: Mapped[str] = mapped_column(Text, default="")  # exact original text (latest version)
+    # characters of the whole text when `text` keeps only its first Settings.max_text_chars (else NULL)
+    text_length: Mapped[int | None] = mapped_column(Integer)
     entities: Mapped[list[Any]] = mapped_column(default=list)
     reply_to: Mapped[str | None] = mapped_column(String(100))
     forwarded_from: Mapped[str | None] = mapped_column(Text)
@@ -148,7 +150,7 @@ class Message(Base):
         """Every version, oldest first: the stored rows once edited, else version 1 read from this row."""
         return list(self.stored_versions) or [
             MessageVersion(
-                message_id=self.id, version=1, text=self.text, edited_at=self.edited_at, raw=self.raw,
+                message_id=self.id, version=1, text=self.text, text_length=self.text_length, edited_at=self.edited_at, raw=self.raw,
                 raw_offset=self.raw_offset, raw_length=self.raw_length, raw_sha256=self.raw_sha256,
                 export_file_id=self.export_file_id, export_file=self.export_file, seen_at=self.created_at,
             )
@@ -166,6 +168,7 @@ class MessageVersion(Base):
     message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text, default="")
+    text_length: Mapped[int | None] = mapped_column(Integer)  # as in Message: set when `text` was cut
     edited_at: Mapped[datetime | None]
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)  # as in Message: inline bytes, or a span of its export
     raw_offset: Mapped[int | None] = mapped_column(BigInteger)
@@ -563,3 +566,62 @@ class AlertedMessage(Base):
     delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id"), index=True)
     facts_sha256: Mapped[str | None] = mapped_column(String(64))  # the item as last told to the partner
     retracted_at: Mapped[datetime | None]  # when a retraction was queued (the confirmation was withdrawn)
+
+
+# --------------------------------------------------------------------------- missing-person watchlists (detector/watchlist)
+
+
+class Watchlist(Base):
+    """A missing-person watchlist of a partner (its owner): PDQ hashes only, never photos or names."""
+
+    __tablename__ = "watchlist"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[Partner] = relationship()
+
+
+class WatchlistEntry(Base):
+    """One hashed photo of a person a list's owner is looking for, under the owner's opaque reference.
+
+    `hashes` holds PDQ hashes, 32 bytes each: for a photo hashed here, its whole picture and
+    crops in each of the 8 orientations (`detector.watchlist.hashes`); for a hash-file line, that
+    one hash. `pdq` is the whole picture's hash (unique per list: importing twice adds nothing).
+    """
+
+    __tablename__ = "watchlist_entry"
+    __table_args__ = (UniqueConstraint("watchlist_id", "pdq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    watchlist_id: Mapped[int] = mapped_column(ForeignKey("watchlist.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(64))
+    pdq: Mapped[str] = mapped_column(String(64))
+    quality: Mapped[int] = mapped_column(Integer)
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)
+    origin: Mapped[str] = mapped_column(String(20))  # photo | hash_file
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    watchlist: Mapped[Watchlist] = relationship()
+
+
+class WatchlistMatch(Base):
+    """A stored photo within the linking distance of a watchlist entry: `variant` names the crop
+    and orientation of the listing photo and the entry's hash that met."""
+
+    __tablename__ = "watchlist_match"
+    __table_args__ = (UniqueConstraint("entry_id", "media_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("watchlist_entry.id"), index=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
+    distance: Mapped[int] = mapped_column(Integer)
+    variant: Mapped[str] = mapped_column(String(120))
+    matched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    entry: Mapped[WatchlistEntry] = relationship()

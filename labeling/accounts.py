@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from detector.errors import ConfigError, NotFoundError, PermissionDenied
-from detector.schema import User
+from detector.schema import LoginAddress, LoginFailure, User
 
 from .audit import record_event
 from .errors import RateLimited
@@ -83,52 +82,110 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+ADDRESS_LENGTH = 100  # LoginFailure.address / LoginAddress.address
+NAME_LENGTH = 200  # LoginFailure.name (a typed name may be longer than any account's)
+
+
+@dataclass(frozen=True)
+class FailureCounts:
+    """Failed logins within the limiter's window: of this name from this address, from this
+    address under any name, and of this name from any address."""
+
+    pair: int
+    address: int
+    account: int
+
+
+@dataclass(frozen=True)
 class LoginLimiter:
-    """Failed logins per user name and per address in a sliding window (in memory, thread-safe)."""
+    """Failed-login limits over a sliding window, counted in the database so that every server
+    process shares them.
 
-    def __init__(self, per_user: int = 5, per_address: int = 20, window_seconds: float = 900) -> None:
-        self.per_user = per_user
-        self.per_address = per_address
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+    A lock-out must not be a denial of service against a named account, so no single count
+    refuses the account everywhere: `per_pair` failures of a name from one address stop that
+    pair; `per_address` failures from one address under any names stop that address; and the
+    slower, account-wide `per_account` (failures from every address together) refuses only
+    addresses the account has not logged in from within `known_days`. A stranger rotating
+    addresses thus meets the account-wide limit, while the owner still logs in from a usual address.
+    """
 
-    def _recent(self, key: str, now: float) -> int:
-        times = self._failures[key]
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return len(times)
+    per_pair: int = 5
+    per_address: int = 20
+    per_account: int = 50
+    window_seconds: float = 900
+    known_days: float = 90
 
-    def check(self, name: str, address: str) -> None:
-        """Raise RateLimited when this name or address has failed too often lately."""
-        now = time.monotonic()
-        with self._lock:
-            if self._recent(f"user:{name}", now) >= self.per_user:
-                raise RateLimited("too many failed logins for this account; wait 15 minutes")
-            if self._recent(f"addr:{address}", now) >= self.per_address:
-                raise RateLimited("too many failed logins from this address; wait 15 minutes")
+    def refusal(self, counts: FailureCounts, known_address: bool) -> str | None:
+        """Why an attempt with these counts is refused now, or None when it may go ahead (pure)."""
+        wait = f"wait {max(1, round(self.window_seconds / 60))} minutes"
+        if counts.address >= self.per_address:
+            return f"too many failed logins from this address; {wait}"
+        if counts.pair >= self.per_pair:
+            return f"too many failed logins for this account from this address; {wait}"
+        if counts.account >= self.per_account and not known_address:
+            return (f"too many failed logins for this account; log in from an address you have used "
+                    f"before, or {wait}")
+        return None
 
-    def failed(self, name: str, address: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._failures[f"user:{name}"].append(now)
-            self._failures[f"addr:{address}"].append(now)
+    def counts(self, session: Session, name: str, address: str, now: datetime) -> FailureCounts:
+        """The failures within the window, read from the LoginFailure table."""
+        since = now - timedelta(seconds=self.window_seconds)
+        recent = select(func.count()).select_from(LoginFailure).where(LoginFailure.failed_at > since)
+        name, address = name[:NAME_LENGTH], address[:ADDRESS_LENGTH]
+        return FailureCounts(
+            pair=session.scalar(recent.where(LoginFailure.name == name, LoginFailure.address == address)) or 0,
+            address=session.scalar(recent.where(LoginFailure.address == address)) or 0,
+            account=session.scalar(recent.where(LoginFailure.name == name)) or 0,
+        )
+
+    def is_known(self, session: Session, user: User | None, address: str, now: datetime) -> bool:
+        """Whether the account logged in from this address within `known_days`."""
+        if user is None:
+            return False
+        since = now - timedelta(days=self.known_days)
+        return session.scalar(select(LoginAddress.user_id).where(
+            LoginAddress.user_id == user.id, LoginAddress.address == address[:ADDRESS_LENGTH],
+            LoginAddress.last_login_at > since)) is not None
+
+    def check(self, session: Session, name: str, user: User | None, address: str, now: datetime) -> None:
+        """Raise RateLimited when this attempt must wait."""
+        reason = self.refusal(self.counts(session, name, address, now), self.is_known(session, user, address, now))
+        if reason:
+            raise RateLimited(reason)
+
+    def failed(self, session: Session, name: str, address: str, now: datetime) -> None:
+        """Count a failure (and forget failures older than the window)."""
+        session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= now - timedelta(seconds=self.window_seconds)))
+        session.add(LoginFailure(name=name[:NAME_LENGTH], address=address[:ADDRESS_LENGTH], failed_at=now))
+
+    def succeeded(self, session: Session, user: User, name: str, address: str, now: datetime) -> None:
+        """Remember the address as the account's, and forget this pair's failures (a typo)."""
+        address = address[:ADDRESS_LENGTH]
+        session.execute(delete(LoginFailure).where(LoginFailure.name == name[:NAME_LENGTH], LoginFailure.address == address))
+        known = session.get(LoginAddress, (user.id, address))
+        if known is None:
+            session.add(LoginAddress(user_id=user.id, address=address, last_login_at=now))
+        else:
+            known.last_login_at = now
 
 
 def authenticate(session: Session, limiter: LoginLimiter, name: str, password: str, address: str) -> User | None:
-    """The user when name and password match (audited either way); None otherwise."""
-    limiter.check(name, address)
+    """The user when name and password match (audited either way); None otherwise.
+    RateLimited (nothing recorded, password not tried) when the limiter refuses the attempt."""
+    now = datetime.now(timezone.utc)
     user = session.scalar(select(User).where(User.name == name, User.active.is_(True)))
+    limiter.check(session, name, user, address, now)
     try:
         ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None:
-        limiter.failed(name, address)
+        limiter.failed(session, name, address, now)
         record_event(session, name[:200], "login_failed", "user", user.id if user else "-", None, {"address": address})
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+    limiter.succeeded(session, user, name, address, now)
     record_event(session, user.name, "login", "user", user.id, None, {"address": address})
     return user
 

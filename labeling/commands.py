@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+from typing import Any
 
 import click
 
 from detector.cli_options import db_option, settings_for
+
+# `serve --workers N`: how each worker process learns the options its app is made with.
+SERVE_OPTIONS_ENV = "DETECTOR_SERVE_OPTIONS"
+# A worker that does not answer uvicorn's health check this long is restarted; a new worker
+# answers only once it has imported the app (seconds, more on a loaded machine).
+WORKER_STARTUP_SECONDS = 60
 
 @click.command()
 @db_option
@@ -22,9 +31,15 @@ from detector.cli_options import db_option, settings_for
               help="Absolute session lifetime in hours: log in again after this long, however active [default: 12].")
 @click.option("--allow-demo-accounts", is_flag=True,
               help="Listen on a non-loopback address even though the demo accounts (public passwords) exist.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), envvar="DETECTOR_WEB_WORKERS",
+              help="Worker processes answering on one port (uvicorn); use PostgreSQL for more than one.")
 def serve(db_url: str, host: str, port: int, secure_cookies: bool, allowed_hosts: str, forwarded_allow_ips: str,
-          session_hours: float | None, allow_demo_accounts: bool) -> None:
-    """Run the labelling queue in the browser (http://HOST:PORT)."""
+          session_hours: float | None, allow_demo_accounts: bool, workers: int) -> None:
+    """Run the labelling queue in the browser (http://HOST:PORT).
+
+    Every worker keeps its state in the database (login limits, leases) or in the signed session
+    cookie (login, CSRF token), so any request may land on any worker.
+    """
     from detector.db import session_scope
     from detector.errors import ConfigError
 
@@ -33,9 +48,11 @@ def serve(db_url: str, host: str, port: int, secure_cookies: bool, allowed_hosts
     from .demo import demo_accounts_in_use
     from .hosts import default_allowed_hosts, is_loopback, split_list
 
-    app = create_app(settings_for(db_url), secure_cookies=secure_cookies, session_hours=session_hours,
-                     allowed_hosts=split_list(allowed_hosts) or default_allowed_hosts(host),
-                     forwarded_allow_ips=split_list(forwarded_allow_ips))
+    options: dict[str, Any] = {
+        "secure_cookies": secure_cookies, "session_hours": session_hours,
+        "allowed_hosts": split_list(allowed_hosts) or default_allowed_hosts(host),
+        "forwarded_allow_ips": split_list(forwarded_allow_ips)}
+    app = create_app(settings_for(db_url), **options)  # migrates and makes the session secret once, before any worker
     if not is_loopback(host) and not allow_demo_accounts:
         demo = demo_accounts_in_use(app.state.engine)
         if demo:
@@ -45,8 +62,13 @@ def serve(db_url: str, host: str, port: int, secure_cookies: bool, allowed_hosts
     with session_scope(app.state.engine) as session:
         if not list_users(session):
             click.echo("No accounts yet: create one with `detector users add NAME --role analyst`.")
-    click.echo(f"Labelling queue on http://{host}:{port}  (Ctrl+C to stop)")
-    run_server(app, host, port)
+    shown = f"{workers} worker processes" if workers > 1 else "Ctrl+C to stop"
+    click.echo(f"Labelling queue on http://{host}:{port}  ({shown})")
+    if workers == 1:
+        run_server(app, host, port)
+    else:
+        app.state.engine.dispose()
+        run_workers({"db_url": db_url, **options}, host, port, workers)
 
 
 def run_server(app: object, host: str, port: int) -> None:
@@ -54,6 +76,24 @@ def run_server(app: object, host: str, port: int) -> None:
     import uvicorn
 
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False)  # type: ignore[arg-type]
+
+
+def run_workers(options: dict[str, Any], host: str, port: int, workers: int) -> None:
+    """Serve with `workers` uvicorn processes on one socket, each making its app by `app_from_environment`."""
+    import uvicorn
+
+    os.environ[SERVE_OPTIONS_ENV] = json.dumps(options)
+    uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=workers, host=host, port=port,
+                log_level="warning", proxy_headers=False, server_header=False,
+                timeout_worker_healthcheck=WORKER_STARTUP_SECONDS)
+
+
+def app_from_environment() -> Any:
+    """The app of one `serve --workers` process, from the options `run_workers` put in the environment."""
+    from .app import create_app
+
+    options = json.loads(os.environ[SERVE_OPTIONS_ENV])
+    return create_app(settings_for(options.pop("db_url")), **options)
 
 
 @click.group()

@@ -5,6 +5,7 @@ The `detector serve` tests run the real command in a subprocess and talk to it o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -25,10 +26,11 @@ from sqlalchemy import select
 from detector.config import Settings
 from detector.db import open_database, session_scope
 from detector.schema import AuditEvent
+from detector.text.cap import cap_text, truncation_note
 from labeling.accounts import LoginLimiter
 from labeling.app import create_app
 from labeling.demo import ensure_demo_users
-from labeling_support import Item, csrf_of, login, make_users, store_items
+from labeling_support import PASSWORD, Item, csrf_of, login, make_users, store_items
 
 SECRET = "h" * 40
 HUGE = "99999999999999999999999"  # above 2**63
@@ -314,3 +316,101 @@ def test_serve_starts_with_demo_accounts_when_allowed(start_server):
 def test_serve_starts_demo_accounts_on_loopback(start_server):
     base, _ = start_server(demo=True)
     assert httpx.get(f"{base}/login").status_code == 200
+
+
+# --------------------------------------------------------------------------- lock-outs are no denial of service
+
+USUAL = "198.51.100.10"  # the address ann logs in from
+
+
+def login_from(application, address: str, name: str, password: str = "") -> int:
+    """One login attempt from `address` (the right password unless one is given); its status."""
+    client = TestClient(application, client=(address, 4000))
+    return login(client, name, password or PASSWORD).status_code
+
+
+def test_strangers_cannot_lock_an_analyst_out_of_her_usual_address(settings):
+    application = make_app(settings, limiter=LoginLimiter(per_pair=3, per_address=5, per_account=10))
+    assert login_from(application, USUAL, "ann") == 303  # her usual address, remembered
+    guesses = [login_from(application, f"203.0.113.{n}", "ann", "wrong-password") for n in range(20) for _ in range(3)]
+    assert guesses.count(401) == 10 and set(guesses) == {401, 429}  # the account-wide limit ends the guessing
+    assert login_from(application, "203.0.113.99", "ann") == 429  # even a right guess from a fresh address
+    assert login_from(application, USUAL, "ann") == 303  # while ann still logs in as usual
+    assert login_from(application, "192.0.2.77", "rev") == 303  # and other accounts are untouched
+    application.state.engine.dispose()
+
+
+def test_the_pair_limit_still_stops_a_guesser_at_one_address(settings):
+    application = make_app(settings, limiter=LoginLimiter(per_pair=3))
+    assert [login_from(application, "203.0.113.5", "ann", "wrong-password") for _ in range(4)] == [401, 401, 401, 429]
+    assert login_from(application, "203.0.113.5", "ann") == 429  # the right password waits too, from there
+    page = TestClient(application, client=("203.0.113.5", 4000))
+    assert "from this address; wait 15 minutes" in login(page, "ann").text
+    application.state.engine.dispose()
+
+
+def test_a_typo_then_a_login_clears_the_pair(settings):
+    application = make_app(settings, limiter=LoginLimiter(per_pair=3))
+    for _ in range(3):
+        assert [login_from(application, USUAL, "ann", "wrong-password") for _ in range(2)] == [401, 401]
+        assert login_from(application, USUAL, "ann") == 303
+    application.state.engine.dispose()
+
+
+def test_the_limiter_is_kept_in_the_database_for_every_process(settings):
+    """Two apps on one database (as two server processes) share the counts; the window ends them."""
+    first = make_app(settings, limiter=LoginLimiter(per_pair=2))
+    second = create_app(settings, limiter=LoginLimiter(per_pair=2))
+    assert [login_from(first, "203.0.113.5", "ann", "wrong-password") for _ in range(2)] == [401, 401]
+    assert login_from(second, "203.0.113.5", "ann") == 429
+    limiter, later = LoginLimiter(per_pair=2), datetime.now(timezone.utc) + timedelta(seconds=901)
+    with session_scope(second.state.engine) as s:
+        assert limiter.counts(s, "ann", "203.0.113.5", datetime.now(timezone.utc)).pair == 2
+        assert limiter.counts(s, "ann", "203.0.113.5", later).pair == 0  # a sliding 15-minute window
+    for application in (first, second):
+        application.state.engine.dispose()
+
+
+# --------------------------------------------------------------------------- bounded message size
+
+LONG_LINE = "girl for sale 15 years 0770 " * 40_000  # 1.12 million characters on one WhatsApp line
+
+
+def test_a_huge_message_is_stored_cut_with_its_original_bytes_whole(settings, tmp_path):
+    from detector.ingest.evidence import EvidenceStore
+    from detector.ingest.originals import original_bytes
+    from detector.ingest.run import ingest_paths
+    from detector.schema import Message, Score
+
+    export = tmp_path / "chat.txt"
+    export.write_text(f"12/9/20, 23:55 - Ali: hello\n12/9/20, 23:56 - Ali: {LONG_LINE}\n", encoding="utf-8")
+    settings = settings.with_(max_text_chars=5000)
+    engine = open_database(settings.database_url)
+    assert ingest_paths(engine, settings, [export]).errors == []
+    with session_scope(engine) as s:
+        small, big = s.scalars(select(Message).order_by(Message.id)).all()
+        assert (small.text, small.text_length) == ("hello", None)
+        assert big.text == LONG_LINE[:5000] and big.text_length == len(LONG_LINE)
+        whole = original_bytes(EvidenceStore(settings.evidence_dir), big)
+        assert LONG_LINE.encode() in whole and hashlib.sha256(whole).hexdigest() == big.raw_sha256
+        s.add(Score(message_id=big.id, model_version="t", probability=0.9, flagged=True, tier="fast", reasons=[]))
+        big_id, raw_length, raw_sha256 = big.id, big.raw_length, big.raw_sha256
+    engine.dispose()
+    application = make_app(settings)
+    client = TestClient(application)
+    login(client, "ann")
+    page = client.get(f"/items/{big_id}")
+    assert page.status_code == 200 and len(page.content) < 200_000  # not the 1 MB text
+    application.state.engine.dispose()
+    note = truncation_note(len(LONG_LINE), raw_length, raw_sha256, 5000)
+    assert note and "5,000 of 1,120,000 characters" in note and raw_sha256 in note and f"{raw_length:,} bytes" in note
+
+
+def test_the_text_cap_is_configurable_and_checked(tmp_path):
+    env = {**serve_env(tmp_path), "DETECTOR_MAX_TEXT_CHARS": "lots"}
+    done = subprocess.run([DETECTOR, "ingest", "--db", f"sqlite:///{tmp_path}/x.db", str(tmp_path)], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr.strip().count("\n") == 0
+    assert "DETECTOR_MAX_TEXT_CHARS must be a whole number" in done.stderr and "Traceback" not in done.stderr
+    assert Settings.from_env().max_text_chars == 65_536
+    assert cap_text("abc", 3) == ("abc", None) and cap_text("abcd", 3) == ("abc", 4)

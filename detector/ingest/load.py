@@ -31,9 +31,11 @@ from sqlalchemy import (
     update,
 )
 
+from ..config import Settings
 from ..gc_pause import cyclic_gc_paused
 from ..hashing import sha256_bytes
 from ..schema import ExportFile, Media, Message, MessageVersion, Source, utcnow
+from ..text.cap import cap_text
 from .archive import MediaResolver
 from .bulk import BulkInsert
 from .evidence import Blob, EvidenceStore, clean_suffix
@@ -52,16 +54,17 @@ media_t = Media.__table__
 
 MESSAGE_COLUMNS = (  # in the table's order, so the driver takes the tuples as they are
     "source_id", "external_id", "export_file_id", "kind", "sent_at", "sent_local", "sender_name", "sender_id",
-    "text", "entities", "reply_to", "forwarded_from", "edited_at", "raw_offset", "raw_length", "raw_sha256",
-    "created_at",
+    "text", "text_length", "entities", "reply_to", "forwarded_from", "edited_at", "raw_offset", "raw_length",
+    "raw_sha256", "created_at",
 )
 VERSION_COLUMNS = (
-    "message_id", "version", "text", "edited_at", "raw_offset", "raw_length", "raw_sha256", "export_file_id", "seen_at",
+    "message_id", "version", "text", "text_length", "edited_at", "raw_offset", "raw_length", "raw_sha256",
+    "export_file_id", "seen_at",
 )
 _NEW = (message_t.c.id > bindparam("after")) & (message_t.c.export_file_id == bindparam("export"))
 _LAST_NEW = select(func.max(message_t.c.id)).where(_NEW)
 _NEW_IDS = select(message_t.c.id, message_t.c.source_id, message_t.c.external_id).where(_NEW)
-_COPIED = ("text", "edited_at", "raw", "raw_offset", "raw_length", "raw_sha256", "export_file_id")  # Message -> version 1
+_COPIED = ("text", "text_length", "edited_at", "raw", "raw_offset", "raw_length", "raw_sha256", "export_file_id")  # Message -> version 1
 _FIRST_VERSIONS = insert(version_t).from_select(  # version 1 of messages at their first edit, copied inside the database
     ("message_id", "version", *_COPIED, "seen_at"),
     select(message_t.c.id, literal(1, Integer), *(message_t.c[name] for name in _COPIED), message_t.c.created_at)
@@ -120,11 +123,13 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 class Loader:
     """Stores export files through one open connection (the caller commits or rolls back)."""
 
-    def __init__(self, conn: Connection, evidence: EvidenceStore, *, actor: str = "", batch_size: int = BATCH_SIZE) -> None:
+    def __init__(self, conn: Connection, evidence: EvidenceStore, *, actor: str = "", batch_size: int = BATCH_SIZE,
+                 max_text_chars: int = Settings.max_text_chars) -> None:
         self.conn = conn
         self.evidence = evidence
         self.actor = actor
         self.batch_size = batch_size
+        self.max_text_chars = max_text_chars  # longer texts are stored cut, with their whole length
         self.created_blobs: list[Blob] = []
         self._sources: dict[ChatRecord, int] = {}
         self._messages = BulkInsert(conn, message_t, MESSAGE_COLUMNS)
@@ -291,12 +296,13 @@ class Loader:
         result: LoadResult,
     ) -> None:
         """New messages (each its own version 1) and their media."""
-        as_time, as_json = self._as_time, self._as_json
+        as_time, as_json, limit = self._as_time, self._as_json, self.max_text_chars
         now = as_time(utcnow())
         rows = [
             (
-                sid, ext, export_id, r.kind, as_time(r.sent_at), r.sent_local, r.sender_name, r.sender_id, r.text,
-                as_json(r.entities), r.reply_to, r.forwarded_from, as_time(r.edited_at), r.offset, len(r.raw), sha, now,
+                sid, ext, export_id, r.kind, as_time(r.sent_at), r.sent_local, r.sender_name, r.sender_id,
+                *cap_text(r.text, limit), as_json(r.entities), r.reply_to, r.forwarded_from, as_time(r.edited_at),
+                r.offset, len(r.raw), sha, now,
             )
             for (sid, ext), (r, sha) in fresh.items()
         ]
@@ -343,14 +349,14 @@ class Loader:
                 item.has_rows = True
             item.last_version += 1
             edited = self._as_time(record.edited_at)
+            text, text_length = cap_text(record.text, self.max_text_chars)
             versions.append(
-                (item.id, item.last_version, record.text, edited, record.offset, len(record.raw), sha, export_id, now)
+                (item.id, item.last_version, text, text_length, edited, record.offset, len(record.raw), sha, export_id, now)
             )
             if (record.edited_at or _EPOCH) > (item.edited_at or _EPOCH):
                 item.edited_at = record.edited_at
-                current.append(
-                    {"mid": item.id, "text": record.text, "entities": record.entities, "edited_at": record.edited_at}
-                )
+                current.append({"mid": item.id, "text": text, "text_length": text_length,
+                                "entities": record.entities, "edited_at": record.edited_at})
         result.versions_new += len(versions)
         if first_edits:  # before the Message rows take the edits' text
             self.conn.execute(_FIRST_VERSIONS, {"ids": first_edits})
@@ -361,6 +367,7 @@ class Loader:
                 .where(message_t.c.id == bindparam("mid"))
                 .values(
                     text=bindparam("text"),
+                    text_length=bindparam("text_length"),
                     entities=bindparam("entities"),
                     edited_at=bindparam("edited_at"),
                     language=None,

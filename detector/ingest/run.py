@@ -239,7 +239,7 @@ class _Ingester:
                 head = stream.read(HEAD_BYTES)
             item.sha256, item.size = sha256_file(path)
             with self.engine.begin() as conn:
-                loader = Loader(conn, self.evidence, actor=self.settings.actor)
+                loader = Loader(conn, self.evidence, actor=self.settings.actor, max_text_chars=self.settings.max_text_chars)
                 if is_zip(head):
                     self._zip(loader, path, display, item)
                 else:
