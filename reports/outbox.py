@@ -29,7 +29,7 @@ from .transport import DeliveryFailed, SmtpSettings, send
 CLAIM_SECONDS = 300  # a claimed delivery is retried after this if its worker died mid-send
 
 
-CRITICAL_KINDS = frozenset({"immediate", "retraction"})
+CRITICAL_KINDS = frozenset({"immediate", "retraction", "watchlist"})
 UNCHECKED_KINDS = frozenset({"retraction", "test"})  # carry no confirmed item to check again
 
 

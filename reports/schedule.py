@@ -18,6 +18,7 @@ from .outbox import OutboxRun, RetryPolicy, deliver_due
 from .partners import SecretBox
 from .retractions import plan_followups
 from .transport import SmtpSettings
+from .watchlist_alerts import plan_watchlist_alerts
 
 log = logging.getLogger("reports.alerts")
 IMMEDIATE_JOB, DIGEST_JOB = "alerts-immediate", "alerts-digest"
@@ -25,11 +26,13 @@ IMMEDIATE_JOB, DIGEST_JOB = "alerts-immediate", "alerts-digest"
 
 def alert_pass(engine: Engine, *, smtp: SmtpSettings, actor: str, box: SecretBox | None = None, digest: bool = False,
                policy: RetryPolicy = RetryPolicy(), now: datetime | None = None) -> tuple[int, OutboxRun]:
-    """Queue new alerts (and the digest when asked), retractions and updates, then send everything due;
-    returns (queued, run). `actor` is the operator named in the audit events."""
+    """Queue watchlist matches to their lists' owners, new alerts (and the digest when asked), retractions
+    and updates, then send everything due; returns (queued, run). `actor` is the operator named in the
+    audit events."""
     now = now or datetime.now(timezone.utc)
     with session_scope(engine) as session:
-        queued = len(plan_alerts(session, actor, now, digest=digest)) + len(plan_followups(session, actor, now))
+        queued = len(plan_watchlist_alerts(session, actor, now))  # first: the owner is told with the match
+        queued += len(plan_alerts(session, actor, now, digest=digest)) + len(plan_followups(session, actor, now))
     run = deliver_due(engine, smtp=smtp, actor=actor, box=box, policy=policy, now=now)
     log.info("alerts: %d queued; %s", queued, run.line())
     return queued, run

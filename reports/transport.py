@@ -79,7 +79,7 @@ def _tls_context() -> ssl.SSLContext:
 
 
 WHAT = {"immediate": "suspected minor", "digest": "confirmed listing", "retraction": "RETRACTED item",
-        "update": "updated item"}
+        "update": "updated item", "watchlist": "watchlist match"}
 
 
 def subject_of(body: dict) -> str:
@@ -105,6 +105,10 @@ def email_text(body: dict) -> str:
         return "\n".join(lines)
     if body["type"] == "update":
         lines += [body["note"], ""]
+    if body["type"] == "watchlist":
+        match = body["watchlist_match"]
+        lines += [f"Watchlist {match['watchlist']}: your reference {match['reference']} matched a listing photo at "
+                  f"{match['distance']} of {match['max_distance']} bits ({match['variant']}).", ""]
     for n, item in enumerate(body.get("items", []), 1):
         lines += [f"{n}. {item['severity'].upper()} · {item['platform']} · {item['channel']} ({item['channel_id']})"
                   f" · message {item['external_id']} · {item['sent_utc'] or 'time unknown'}",

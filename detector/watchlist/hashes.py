@@ -107,7 +107,8 @@ class Hit:
 
 
 def nearest_hits(queries: np.ndarray, stored: np.ndarray, max_distance: int = MAX_DISTANCE) -> list[Hit]:
-    """For each stored row within `max_distance` of any query row, its nearest meeting."""
+    """For each stored row within `max_distance` of any query row, its nearest meeting: the scan that
+    `index.MultiIndex` uses for a few rows and equals for many."""
     hits = []
     for start in range(0, len(stored), CHUNK_ROWS):  # bounded memory: (queries, CHUNK_ROWS, 4) at a time
         distances = hamming(queries, stored[start:start + CHUNK_ROWS])

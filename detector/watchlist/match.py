@@ -19,7 +19,8 @@ from ..config import Settings
 from ..db import session_scope
 from ..link.photos import MAX_DISTANCE, MIN_QUALITY, BadPhoto, PhotoPrint, fingerprint, open_photo
 from ..schema import Media, WatchlistEntry, WatchlistMatch
-from .hashes import from_bytes, nearest_hits, variant_name
+from .hashes import from_bytes, variant_name
+from .index import MultiIndex
 from .queue import escalate
 
 BATCH = 200
@@ -34,9 +35,9 @@ class Found:
 
 @dataclass
 class WatchIndex:
-    """Every entry's hashes stacked, with the entry of each row and where its rows start."""
+    """Every entry's hashes stacked in a multi-index, with the entry of each row and where its rows start."""
 
-    words: np.ndarray
+    index: MultiIndex
     entry_ids: np.ndarray
     starts: dict[int, int]
     origins: dict[int, str]
@@ -54,17 +55,17 @@ class WatchIndex:
             at += len(words)
         words = np.concatenate(parts) if parts else np.zeros((0, 4), dtype=np.uint64)
         entry_ids = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
-        return cls(words, entry_ids, starts, {row.id: row.origin for row in rows})
+        return cls(MultiIndex(words, MAX_DISTANCE), entry_ids, starts, {row.id: row.origin for row in rows})
 
     def __len__(self) -> int:
-        return len(self.words)
+        return len(self.index)
 
     def find(self, print_: PhotoPrint) -> list[Found]:
         """Each entry within MAX_DISTANCE of the photo (any crop, any orientation), at its nearest."""
         if print_.quality < MIN_QUALITY or not len(self):
             return []
         best: dict[int, Found] = {}
-        for hit in nearest_hits(print_.queries, self.words, MAX_DISTANCE):
+        for hit in self.index.hits(print_.queries):
             entry = int(self.entry_ids[hit.row])
             if entry not in best or hit.distance < best[entry].distance:
                 variant = variant_name(hit.query, hit.row - self.starts[entry], self.origins[entry])
