@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -22,12 +23,13 @@ from detector.db import open_database
 from detector.errors import ConfigError, DetectorError, InputError, ModelError, NotFoundError, PermissionDenied
 
 from .accounts import LoginLimiter
-from .errors import BadRequest, NotLoggedIn, RateLimited
-from detector.text.display import text_direction
+from .errors import BadRequest, CannotUndo, NotLoggedIn, RateLimited, StaleDecision
+from detector.text.display import segments, text_direction
 from .security import SECURITY_HEADERS, csrf_guard, session_secret
 from . import hosts, referrals
 from . import links
-from .web import login_guard, render, router
+from . import watchlist
+from .web import login_guard, login_to_save, render_error, router
 
 PACKAGE_DIR = Path(__file__).parent
 SESSION_HOURS = 12
@@ -39,10 +41,17 @@ STATUS_FOR_ERROR: dict[type[DetectorError], int] = {
     BadRequest: 400,
     InputError: 400,
     RateLimited: 429,
+    StaleDecision: 409,
+    CannotUndo: 409,
     ConfigError: 500,
     ModelError: 500,
     DetectorError: 400,
 }
+
+
+# A path id that is not a number in range (`params.PathId`), in words.
+NOT_FOUND_WORDS = {"message_id": "No such item", "media_id": "No such photo", "cluster_id": "No such group of reposts",
+                   "entity_id": "No such shared contact or photo"}
 
 
 def status_for(error: DetectorError) -> int:
@@ -57,10 +66,10 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.headers.get("accept", "").startswith("application/json")
 
 
-def _error_response(request: Request, status: int, message: str) -> Response:
+async def _error_response(request: Request, status: int, message: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"error": message}, status_code=status)
-    return render(request, "error.html", status, status=status, message=message)
+    return await run_in_threadpool(render_error, request, status, message)  # reads the user: off the event loop
 
 
 async def _detector_error(request: Request, error: Exception) -> Response:
@@ -68,12 +77,16 @@ async def _detector_error(request: Request, error: Exception) -> Response:
     if isinstance(error, NotLoggedIn) and not _wants_json(request) and request.method == "GET":
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    return _error_response(request, status_for(error), str(error))
+    if isinstance(error, NotLoggedIn) and not _wants_json(request):
+        kept = await login_to_save(request)  # a decision posted after the session ended: log in to save it
+        if kept is not None:
+            return kept
+    return await _error_response(request, status_for(error), str(error))
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
-    return _error_response(request, error.status_code, str(error.detail))
+    return await _error_response(request, error.status_code, str(error.detail))
 
 
 async def _validation_error(request: Request, error: Exception) -> Response:
@@ -82,8 +95,9 @@ async def _validation_error(request: Request, error: Exception) -> Response:
     locations = [e.get("loc", ["?"]) for e in error.errors()]
     fields = ", ".join(str(loc[-1]) for loc in locations)
     if locations and all(loc[0] == "path" for loc in locations):
-        return _error_response(request, 404, f"not found: invalid {fields}")
-    return _error_response(request, 400, f"missing or invalid form field: {fields}")
+        missing = NOT_FOUND_WORDS.get(str(locations[0][-1]), "Nothing is at this address")
+        return await _error_response(request, 404, f"{missing}.")
+    return await _error_response(request, 400, f"missing or invalid form field: {fields}")
 
 
 def _templates() -> Jinja2Templates:
@@ -93,6 +107,7 @@ def _templates() -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,
     )
     env.globals["text_direction"] = text_direction  # dir= of every shown message text
+    env.globals["segments"] = segments  # message text as escaped segments, numbers isolated (_text.html)
     return Jinja2Templates(env=env)
 
 
@@ -119,6 +134,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False, secret_file:
     app.include_router(router)
     referrals.install(app)
     links.install(app)
+    watchlist.install(app)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     app.add_exception_handler(DetectorError, _detector_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
 from detector.db import session_scope
 from detector.link.queries import ENTITY_TITLES, ItemLinks, cluster_view, describe_entity, entity_view, item_links
+from detector.schema import Media
 
 from .params import PathId
 from .web import logged_in
@@ -40,4 +42,8 @@ def cluster_page(request: Request, cluster_id: PathId) -> Response:
 @router.get("/entities/{entity_id}")
 def entity_page(request: Request, entity_id: PathId) -> Response:
     with logged_in(request) as ctx:
-        return ctx.render("entity.html", view=entity_view(ctx.db, entity_id))
+        view = entity_view(ctx.db, entity_id)
+        photo = ctx.db.scalar(select(Media.id).where(Media.sha256 == view.entity.key, Media.kind == "photo",
+                                                     Media.status == "stored").order_by(Media.id).limit(1)) \
+            if view.entity.kind == "photo" else None
+        return ctx.render("entity.html", view=view, photo=photo)  # served blurred until revealed (web.media_file)

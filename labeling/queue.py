@@ -1,4 +1,4 @@
-"""The queue: flagged messages in priority or uncertainty order, filters, and leases.
+"""The queue: flagged messages in priority, score or uncertainty order, filters and search, and leases.
 
 `QueueItem` rows mirror the latest Score of each flagged message (`refresh_queue` reads
 new Score rows incrementally) so ordering and filtering never touch the large tables.
@@ -14,33 +14,34 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, String, and_, cast, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from detector.schema import Label, Lease, Message, QueueItem, QueueSync, Score, Source
+from detector.schema import AuditSample, Label, Lease, Message, QueueItem, QueueSync, Score, Source
 
 from .active import WINDOW, active_order
+from .decisions import TAGS
 from .errors import BadRequest
 from .params import fits
-from detector.text.display import SIGNAL_TYPES, has_minor
+from detector.queue_rows import MINOR_BOOST, dialect_insert, item_values
+from detector.search.query import matches
+from detector.text.display import SIGNAL_TYPES
 from detector.review import REVIEW_STATES, STATES
 
 LEASE_TIME = timedelta(minutes=10)
-MINOR_BOOST = 0.3
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-ORDERS = ("priority", "uncertainty", "active")  # active: uncertainty + diversity (labeling/active.py)
+ORDERS = ("priority", "score", "uncertainty", "active")  # active: uncertainty + diversity (labeling/active.py)
+ORDER_HELP = {
+    "priority": f"Priority: the exact score, plus {MINOR_BOOST} when a minor's age is among the signals; "
+                "equal ones newest first.",
+    "score": "Highest score first (exact, not rounded); equal scores newest first.",
+    "uncertainty": "Most uncertain first: scores nearest 0.5 first.",
+    "active": "Active learning: among the most uncertain, a varied set first (similar messages spread apart).",
+}
+LANGUAGE_NAMES = {"ar": "Arabic", "ckb": "Sorani Kurdish", "kmr": "Kurmanji Kurdish", "fa": "Persian",
+                  "tr": "Turkish", "en": "English", "und": "Undetermined"}
+MAX_SEARCH = 200
 STATE_CHOICES = (*STATES, "review", "any")
 CLAIM_CANDIDATES = 25
-
-
-def priority_of(probability: float, minor: bool) -> float:
-    """Score band (0.1 wide) plus a boost when the signals give a minor's age; recency breaks ties."""
-    return math.floor(probability * 10) / 10 + (MINOR_BOOST if minor else 0.0)
-
-
-def _dialect_insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 # --------------------------------------------------------------------------- refresh from scores
@@ -53,7 +54,7 @@ def refresh_queue(session: Session) -> int:
     newest = session.scalar(select(func.max(Score.id))) or 0
     if newest <= last:
         return 0
-    insert = _dialect_insert(session)
+    insert = dialect_insert(session)
     flagged = session.execute(
         select(Score.id, Score.message_id, Score.probability, Message.signals, Message.language,
                Message.source_id, Message.sent_at)
@@ -68,7 +69,7 @@ def refresh_queue(session: Session) -> int:
                                                   "minor", "signal_types", "language", "flagged")}
         upsert = stmt.on_conflict_do_update(index_elements=["message_id"], set_=changed,
                                             where=QueueItem.score_id < stmt.excluded.score_id)
-        session.execute(upsert, [_item_values(row) for row in latest.values()])  # one executemany
+        session.execute(upsert, [item_values(row) for row in latest.values()])  # one executemany
     _take_unflagging(session, last, newest)
     if sync is None:
         session.execute(insert(QueueSync).values(name="scores", last_score_id=newest)
@@ -76,20 +77,6 @@ def refresh_queue(session: Session) -> int:
     session.execute(update(QueueSync).where(QueueSync.name == "scores", QueueSync.last_score_id < newest)
                     .values(last_score_id=newest))
     return newest - last
-
-
-def _item_values(row: Any) -> dict[str, Any]:
-    signals = row.signals or []
-    minor = has_minor(signals)
-    types = sorted({s.get("type") for s in signals if s.get("type") in SIGNAL_TYPES})
-    return {
-        "message_id": row.message_id, "score_id": row.id, "probability": row.probability,
-        "flagged": True, "priority": priority_of(row.probability, minor),
-        "uncertainty": abs(row.probability - 0.5), "minor": minor,
-        "signal_types": "," + "".join(t + "," for t in types), "language": row.language,
-        "source_id": row.source_id, "sent_at": row.sent_at or EPOCH, "state": "open",
-        "updated_at": datetime.now(timezone.utc),
-    }
 
 
 def _take_unflagging(session: Session, last: int, newest: int) -> None:
@@ -117,6 +104,29 @@ def _parse_date(value: str, name: str) -> date | None:
         raise BadRequest(f"{name} must be a date like 2024-05-31, not {value!r}") from exc
 
 
+def language_name(code: str) -> str:
+    """A language code as the queue shows it: its English name, or the code when unknown."""
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def _parse_score(value: str, name: str) -> float | None:
+    if not value:
+        return None
+    try:
+        score = float(value)
+    except ValueError:
+        score = math.nan
+    if not 0.0 <= score <= 1.0:  # also refuses nan and inf
+        raise BadRequest(f"{name} must be a score between 0 and 1, not {value[:20]!r}")
+    return score
+
+
+def _parse_flag(value: str, name: str) -> bool:
+    if value not in ("", "0", "1"):
+        raise BadRequest(f"{name} must be 1 or 0, not {value[:20]!r}")
+    return value == "1"
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     """What part of the queue to show and in which order (all values come from the query string)."""
@@ -128,11 +138,17 @@ class QueueFilter:
     signal: str = ""
     date_from: date | None = None
     date_to: date | None = None
+    audit: bool = False  # the recall audit's sampled unflagged messages instead of the flagged ones
+    search: str = ""  # words of the message text, a phone number or a username (detector.search)
+    score_min: float | None = None
+    score_max: float | None = None
+    tag: str = ""  # a tag on any label of the message
 
     @classmethod
     def from_params(cls, params: Any, default_state: str = "open") -> "QueueFilter":
         """Parse query parameters, refusing unknown values with a clear message."""
-        state = params.get("state") or default_state
+        audit = _parse_flag(params.get("audit") or "", "audit")
+        state = params.get("state") or ("open" if audit else default_state)
         order = params.get("order") or "priority"
         signal = params.get("signal") or ""
         source = params.get("source") or ""
@@ -147,13 +163,21 @@ class QueueFilter:
         language = (params.get("language") or "").strip()
         if len(language) > 10:
             raise BadRequest("language must be a short code like ar or ckb")
+        tag = params.get("tag") or ""
+        if tag and tag not in TAGS:
+            raise BadRequest(f"unknown tag {tag[:40]!r}: use {', '.join(TAGS)}")
+        search = " ".join((params.get("search") or "").split())
+        if len(search) > MAX_SEARCH:
+            raise BadRequest(f"search is {len(search)} characters long; at most {MAX_SEARCH}")
         return cls(state, order, language, int(source) if source else None, signal,
                    _parse_date(params.get("date_from") or "", "date_from"),
-                   _parse_date(params.get("date_to") or "", "date_to"))
+                   _parse_date(params.get("date_to") or "", "date_to"), audit, search,
+                   _parse_score(params.get("score_min") or "", "score_min"),
+                   _parse_score(params.get("score_max") or "", "score_max"), tag)
 
     def query_string(self) -> str:
         """The filter as a query string (only values that are set)."""
-        pairs = {k: ("" if v is None else str(v)) for k, v in asdict(self).items()}
+        pairs = {k: ("" if v is None or v is False else "1" if v is True else str(v)) for k, v in asdict(self).items()}
         return urlencode({k: v for k, v in pairs.items() if v})
 
     @property
@@ -165,7 +189,8 @@ class QueueFilter:
         return (self.state,)
 
     def conditions(self) -> list[Any]:
-        cond: list[Any] = [QueueItem.flagged.is_(True), QueueItem.state.in_(self.states)]
+        sampled = QueueItem.message_id.in_(select(AuditSample.message_id))
+        cond: list[Any] = [sampled if self.audit else QueueItem.flagged.is_(True), QueueItem.state.in_(self.states)]
         if self.language:
             cond.append(QueueItem.language == self.language)
         if self.source is not None:
@@ -176,24 +201,41 @@ class QueueFilter:
             cond.append(QueueItem.sent_at >= datetime.combine(self.date_from, time(), timezone.utc))
         if self.date_to:
             cond.append(QueueItem.sent_at < datetime.combine(self.date_to + timedelta(days=1), time(), timezone.utc))
+        if self.score_min is not None:
+            cond.append(QueueItem.probability >= self.score_min)
+        if self.score_max is not None:
+            cond.append(QueueItem.probability <= self.score_max)
+        if self.tag:
+            cond.append(exists().where(Label.message_id == QueueItem.message_id,
+                                       cast(Label.tags, String).like(f'%"{self.tag}"%')))
+        if self.search:
+            cond.append(matches(QueueItem.message_id, self.search))
         return cond
+
+    @property
+    def help(self) -> str:
+        """One line saying how this order ranks the items."""
+        return ORDER_HELP[self.order]
+
+    def _ranked(self) -> list[Any]:
+        """The columns of a descending order, most significant first."""
+        first = QueueItem.probability if self.order == "score" else QueueItem.priority
+        return [first, QueueItem.sent_at, QueueItem.message_id]
 
     def order_by(self) -> list[Any]:
         if self.order in ("uncertainty", "active"):  # active re-ranks a window of this order
             return [QueueItem.uncertainty.asc(), QueueItem.message_id.asc()]
-        return [QueueItem.priority.desc(), QueueItem.sent_at.desc(), QueueItem.message_id.desc()]
+        return [column.desc() for column in self._ranked()]
 
     def after(self, item: QueueItem) -> Any:
         """Items that come after `item` in this order (keyset condition)."""
         if self.order in ("uncertainty", "active"):
             return or_(QueueItem.uncertainty > item.uncertainty,
                        and_(QueueItem.uncertainty == item.uncertainty, QueueItem.message_id > item.message_id))
-        return or_(
-            QueueItem.priority < item.priority,
-            and_(QueueItem.priority == item.priority, QueueItem.sent_at < item.sent_at),
-            and_(QueueItem.priority == item.priority, QueueItem.sent_at == item.sent_at,
-                 QueueItem.message_id < item.message_id),
-        )
+        columns = self._ranked()
+        values = [getattr(item, column.key) for column in columns]
+        return or_(*(and_(*(c == v for c, v in zip(columns[:i], values[:i])), columns[i] < values[i])
+                     for i in range(len(columns))))
 
 
 def _leased_by_other(user_id: int, now: datetime) -> Any:
@@ -217,6 +259,12 @@ class Row:
 
 def count_items(session: Session, flt: QueueFilter) -> int:
     return session.scalar(select(func.count()).select_from(QueueItem).where(*flt.conditions())) or 0
+
+
+def count_left(session: Session, flt: QueueFilter, user_id: int) -> int:
+    """Items of the filter this user has not decided yet (the "N of M left" of the item page)."""
+    return session.scalar(select(func.count()).select_from(QueueItem)
+                          .where(*flt.conditions(), ~_decided_by(user_id))) or 0
 
 
 def list_items(session: Session, flt: QueueFilter, user_id: int, limit: int = 50, offset: int = 0,
@@ -247,7 +295,7 @@ def claim(session: Session, user_id: int, message_id: int, now: datetime | None 
     """Lease `message_id` to the user unless someone else holds an unexpired lease; atomic."""
     now = now or datetime.now(timezone.utc)
     expires = now + LEASE_TIME
-    insert = _dialect_insert(session)
+    insert = dialect_insert(session)
     inserted = session.execute(
         insert(Lease).values(message_id=message_id, user_id=user_id, expires_at=expires)
         .on_conflict_do_nothing(index_elements=["message_id"])

@@ -4,32 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from detector.db import session_scope
-from detector.errors import NotFoundError
+from detector.errors import NotFoundError, PermissionDenied
 from detector.schema import Media, Message, QueueItem, Score, Source, User
 
 from . import queue as q
 from .accounts import authenticate, change_settings, get_user, label_role, require_reviewer, user_settings
 from .audit import record_event
-from .decisions import TAG_TITLES, TAGS, label_history, record_decision
-from .errors import BadRequest, NotLoggedIn, PhotoNotRevealed, RateLimited
+from .decisions import TAG_TITLES, TAGS, decision_version, label_history, record_decision, undo_decision
+from .errors import BadRequest, CannotUndo, NotLoggedIn, PhotoNotRevealed, RateLimited, StaleDecision
+from .pending import PendingDecision, decision_path_id, from_form, from_login_form, parse_version
 from .params import PathId, fits, parse_int
 from .photos import blurred_copy, remember_reveal, revealed_ids
-from detector.text.display import SIGNAL_TYPES, describe, segments
-from detector.review import STATE_TITLES, STATES
+from detector.classify.explain import explain
+from detector.text.display import SIGNAL_TYPES, segments
+from detector.review import STATE_TITLES, STATES, deciding_labels
 from .security import csrf_token
-from .stats import analyst_decisions, pair_agreements, per_user_counts, state_counts
+from .stats import (analyst_decisions, final_decisions, label_rows, language_agreements, pair_agreements, per_person,
+                    reviewer_agreements, state_counts, who_said)
+from .recall import audit_state_counts, latest_recall
 
 PUBLIC_PATHS = frozenset({"/login"})
 
@@ -63,6 +69,8 @@ CONTEXT_SIZE = 3
 PAGE_SIZE = 50
 MAX_PAGE = 10**15  # (page - 1) * PAGE_SIZE stays far inside a 64-bit OFFSET
 RECENT_SIZE = 30
+UNDO_SIZE = 20  # decisions of this login session that z / Backspace can take back, newest last
+DECISION_TITLES = {"listing": "Listing", "not_listing": "Not a listing", "unsure": "Unsure", "skip": "Skip"}
 SHOWN_IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 
 
@@ -75,7 +83,10 @@ class Ctx:
     user: User
 
     def render(self, template: str, status_code: int = 200, **values: Any) -> Response:
-        return render(self.request, template, status_code, user=self.user, **values)
+        """A page for the logged-in user, with this session's notice ("saved") and undo offer."""
+        undo = _undo_stack(self.request)
+        return render(self.request, template, status_code, user=self.user, flash=self.request.session.pop("flash", ""),
+                      undo_label=_describe(undo[-1][1], undo[-1][2]) if undo else "", **values)
 
 
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
@@ -102,6 +113,15 @@ def logged_in(request: Request) -> Iterator[Ctx]:
         yield Ctx(request, db, user)
 
 
+def render_error(request: Request, status: int, message: str) -> Response:
+    """The error page, with the navigation (and "Log out") when the session has a user."""
+    try:
+        with logged_in(request) as ctx:
+            return ctx.render("error.html", status, status=status, message=message)
+    except (NotLoggedIn, SQLAlchemyError):  # no session, or no database to read the user from
+        return render(request, "error.html", status, status=status, message=message)
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
@@ -121,24 +141,57 @@ def _safe_next(target: str) -> str:
 
 @router.get("/login")
 def login_form(request: Request, next: str = "/") -> Response:
-    return render(request, "login.html", next=_safe_next(next), error="")
+    return render(request, "login.html", next=_safe_next(next), error="", pending=None)
+
+
+def _same_site(request: Request) -> bool:
+    """False for a request another site's page sent (its decision is never offered for saving)."""
+    origin = request.headers.get("origin", "null")  # "null" under our no-referrer policy: Sec-Fetch-Site decides
+    if origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+        return False
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
+async def login_to_save(request: Request) -> Response | None:
+    """For a decision posted after the session ended: the login form holding that decision and
+    its note (replayed by `login`), instead of losing them; None for any other request."""
+    message_id = decision_path_id(request.url.path)
+    if request.method != "POST" or message_id is None or not _same_site(request):
+        return None
+    pending = from_form(await request.form(), message_id, request.url.query)
+    if pending is None:
+        return None
+    return render(request, "login.html", 401, next=_safe_next(f"/next?{pending.query}"), pending=pending,
+                  error="Your session ended, so your decision is not saved yet. Log in and it will be saved.")
 
 
 @router.post("/login")
-def login(request: Request, name: str = Form(""), password: str = Form(""), next: str = Form("/")) -> Response:
+async def login(request: Request) -> Response:
+    form = await request.form()
+    name, password = str(form.get("name", "")), str(form.get("password", ""))
+    next_url = _safe_next(str(form.get("next", "/")))
+    pending = from_login_form(form, next_url)
+    return await run_in_threadpool(_log_in, request, name, password, next_url, pending)  # argon2 takes ~0.5 s
+
+
+def _log_in(request: Request, name: str, password: str, next_url: str, pending: PendingDecision | None) -> Response:
     address = request.client.host if request.client else "unknown"
     try:
         with session_scope(request.app.state.engine) as db:
             user = authenticate(db, request.app.state.limiter, name.strip(), password, address)
             user_id = user.id if user else None
     except RateLimited as exc:
-        return render(request, "login.html", 429, next=_safe_next(next), error=str(exc).capitalize() + ".")
+        return render(request, "login.html", 429, next=next_url, error=str(exc).capitalize() + ".", pending=pending,
+                      name=name)
     if user_id is None:
-        return render(request, "login.html", 401, next=_safe_next(next), error="Wrong name or password.")
+        return render(request, "login.html", 401, next=next_url, error="Wrong name or password.", pending=pending,
+                      name=name)
     request.session.clear()  # a fresh session (and CSRF token) after login
     request.session.update({"uid": user_id, "login_at": datetime.now(timezone.utc).isoformat(), "recent": []})
     csrf_token(request)
-    return redirect(_safe_next(next))
+    if pending is not None:
+        return _save(request, pending, lambda ctx: redirect(next_url), replay=True)
+    return redirect(next_url)
 
 
 @router.post("/logout")
@@ -162,6 +215,7 @@ def home(request: Request) -> Response:
 def _queue_page(ctx: Ctx, mode: str) -> Response:
     params = ctx.request.query_params
     flt = q.QueueFilter.from_params(params, default_state="review" if mode == "review" else "open")
+    flt = replace(flt, audit=True) if mode == "audit" else flt
     page = parse_int(params.get("page") or "1", "page", high=MAX_PAGE)
     q.refresh_queue(ctx.db)
     rows = q.list_items(ctx.db, flt, ctx.user.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
@@ -172,10 +226,15 @@ def _queue_page(ctx: Ctx, mode: str) -> Response:
     ).all()
     return ctx.render(
         "queue.html", mode=mode, flt=flt, rows=rows, total=total, page=page,
-        counts=state_counts(ctx.db), languages=sorted(lang for lang in languages if lang),
+        counts=audit_state_counts(ctx.db) if flt.audit else state_counts(ctx.db),
+        languages=sorted(lang for lang in languages if lang),
         channels=channels, states=STATES, signal_types=SIGNAL_TYPES,
         empty=params.get("empty") == "1", query=flt.query_string(),
         next_url=_with_query("/next", flt), page_url=lambda n: _with_query(f"/{mode}", flt, page=n),
+        pages=max(1, -(-total // PAGE_SIZE)), page_size=PAGE_SIZE, language_name=q.language_name,
+        tags=TAGS, tag_titles=TAG_TITLES, state_url=lambda st: _with_query(f"/{mode}", replace(flt, state=st)),
+        hidden=parse_qsl(flt.query_string()),
+        said=who_said(ctx.db, [r.item.message_id for r in rows if r.item.state == "disputed"]),
     )
 
 
@@ -192,13 +251,20 @@ def review_page(request: Request) -> Response:
         return _queue_page(ctx, "review")
 
 
+@router.get("/audit")
+def audit_page(request: Request) -> Response:
+    """The recall audit: a random sample of unflagged messages (`detector audit sample`), labelled like any item."""
+    with logged_in(request) as ctx:
+        return _queue_page(ctx, "audit")
+
+
 def _default_state(user: User) -> str:
     return "review" if user.role == "reviewer" else "open"
 
 
 def _queue_path(flt: q.QueueFilter) -> str:
     """The list page an item of this filter came from."""
-    return "/review" if flt.state == "review" else "/queue"
+    return "/audit" if flt.audit else "/review" if flt.state == "review" else "/queue"
 
 
 def _go_next(ctx: Ctx, after: int | None = None) -> Response:
@@ -288,26 +354,86 @@ def item_page(request: Request, message_id: PathId) -> Response:
         if request.query_params.get("reveal"):  # checked, but never a reveal itself (see photos.py)
             parse_int(request.query_params["reveal"], "reveal")
         photos = [m for m in message.media if m.kind == "photo" and m.status == "stored"]
+        history = label_history(ctx.db, message_id)
+        mine = next((lab for lab in reversed(history) if lab.user_id == ctx.user.id), None)
+        left = q.count_left(ctx.db, flt, ctx.user.id)
         return ctx.render(
             "item.html", flt=flt, message=message, item=item, score=score, holder=holder,
-            segments=segments(message.text, message.signals), signals=message.signals or [],
-            describe=describe, before=before, after=after,
+            message_segments=segments(message.text, message.signals), before=before, after=after,
             photos=photos, other_media=[m for m in message.media if m not in photos],
             revealed=revealed_ids(request),  # this session's reveals only (never a query parameter)
-            history=label_history(ctx.db, message_id), tags=TAGS, tag_titles=TAG_TITLES,
+            history=history, counting={lab.id for lab in deciding_labels(history)}, tags=TAGS, tag_titles=TAG_TITLES, mine=mine, version=decision_version(ctx.db, message_id),
+            ticked=set(mine.tags) if mine else ({"minor"} if item.minor else set()),
+            left=left, total=left + _decided(request),
             role=label_role(ctx.user), query=flt.query_string(),
-            reasons=sorted(score.reasons or [], key=lambda r: -abs(r.get("weight", 0)))[:10] if score else [],
+            explanation=explain(score.reasons if score else [], message.signals),
         )
 
 
 @router.post("/items/{message_id}/decision")
 def decide(request: Request, message_id: PathId, decision: str = Form(...), role: str = Form(...),
-           tags: list[str] = Form(default=[]), note: str = Form("")) -> Response:
+           tags: list[str] = Form(default=[]), note: str = Form(""), version: str = Form("")) -> Response:
+    """Record the decision and go to the next item; 409 and a "not saved" page when the item
+    was decided (or undone) since the page carrying `version` was shown."""
+    if version and parse_version(version) is None:
+        raise BadRequest("version must be a whole number")
+    pending = PendingDecision(message_id, decision, role, tuple(tags), note, parse_version(version), request.url.query)
+    return _save(request, pending, _go_next)
+
+
+def _decided(request: Request) -> int:
+    decided = request.session.get("decided", 0)
+    return decided if isinstance(decided, int) and decided > 0 else 0
+
+
+def _undo_stack(request: Request) -> list[list[Any]]:
+    """This login session's undoable decisions: [label id, message id, decision], newest last."""
+    stack = request.session.get("undo", [])
+    return [e for e in stack if isinstance(e, list) and len(e) == 3] if isinstance(stack, list) else []
+
+
+def _describe(message_id: int, decision: str) -> str:
+    return f"{DECISION_TITLES.get(decision, decision)} on item {message_id}"
+
+
+def _save(request: Request, pending: PendingDecision, then: Any, replay: bool = False) -> Response:
+    """Record `pending` for the session's user, remember it for undo and a "saved" notice, then
+    answer `then(ctx)`. A stale version (or, when replaying after login, any refusal) answers
+    the "not saved" page that keeps the decision and note for another try."""
+    try:
+        with logged_in(request) as ctx:
+            q.refresh_queue(ctx.db)
+            label = record_decision(ctx.db, ctx.user, pending.message_id, pending.role, pending.decision,
+                                    pending.tags, pending.note, pending.version)
+            q.release(ctx.db, ctx.user.id, pending.message_id)
+            stack = _undo_stack(request) + [[label.id, pending.message_id, pending.decision]]
+            request.session.update({"undo": stack[-UNDO_SIZE:], "decided": _decided(request) + 1,
+                                    "flash": f"Saved{' after login' if replay else ''}: "
+                                             f"{_describe(pending.message_id, pending.decision)}."})
+            return then(ctx)
+    except (StaleDecision, *((BadRequest, NotFoundError, PermissionDenied) if replay else ())) as exc:
+        with logged_in(request) as ctx:
+            version = decision_version(ctx.db, pending.message_id)
+            retry = PendingDecision(pending.message_id, pending.decision, pending.role, pending.tags, pending.note,
+                                    version, pending.query)
+            return ctx.render("not_saved.html", 409 if isinstance(exc, StaleDecision) else 400,
+                              pending=retry, reason=str(exc), decision_titles=DECISION_TITLES, tag_titles=TAG_TITLES)
+
+
+@router.post("/decisions/undo")
+def undo_last(request: Request) -> Response:
+    """`z` / Backspace: take back this session's latest decision and show its item again."""
     with logged_in(request) as ctx:
-        q.refresh_queue(ctx.db)
-        record_decision(ctx.db, ctx.user, message_id, role, decision, tags, note)
-        q.release(ctx.db, ctx.user.id, message_id)
-        return _go_next(ctx)
+        flt = q.QueueFilter.from_params(request.query_params, _default_state(ctx.user))
+        stack = _undo_stack(request)
+        if not stack:
+            raise CannotUndo("there is no decision of this session to undo")
+        request.session["undo"] = stack[:-1]  # gone from the offer whether or not it can be undone
+        label_id, message_id, decision = stack[-1]
+        undo_decision(ctx.db, ctx.user, label_id)
+        request.session.update({"decided": max(_decided(request) - 1, 0),
+                                "flash": f"Undone: {_describe(message_id, decision)}. Decide again."})
+        return redirect(_with_query(f"/items/{message_id}", flt))
 
 
 # --------------------------------------------------------------------------- photos
@@ -371,9 +497,13 @@ def reveal_photo(request: Request, media_id: PathId) -> Response:
 @router.get("/stats")
 def stats_page(request: Request) -> Response:
     with logged_in(request) as ctx:
+        rows = label_rows(ctx.db)
+        finals = final_decisions(rows)
         return ctx.render(
-            "stats.html", counts=state_counts(ctx.db), states=STATES, per_user=per_user_counts(ctx.db),
-            pairs=pair_agreements(analyst_decisions(ctx.db)), referable=q.count_items(ctx.db, q.QueueFilter(state="confirmed")),
+            "stats.html", counts=state_counts(ctx.db), states=STATES, per_user=per_person(rows),
+            pairs=pair_agreements(analyst_decisions(rows)), with_reviewers=reviewer_agreements(finals),
+            languages=language_agreements(finals), language_name=q.language_name,
+            referable=q.count_items(ctx.db, q.QueueFilter(state="confirmed")), recall=latest_recall(ctx.db),
         )
 
 
@@ -410,20 +540,37 @@ def api_queue(request: Request) -> dict[str, Any]:
 @router.get("/api/stats")
 def api_stats(request: Request) -> dict[str, Any]:
     with logged_in(request) as ctx:
+        rows = label_rows(ctx.db)
+        finals = final_decisions(rows)
         return {"states": state_counts(ctx.db),
-                "per_user": {name: dict(counts) for name, counts in per_user_counts(ctx.db).items()},
-                "pairs": [vars(p) for p in pair_agreements(analyst_decisions(ctx.db))]}
+                "per_user": {name: dict(c.final) for name, c in per_person(rows).items()},
+                "changes_of_mind": {name: c.changes for name, c in per_person(rows).items()},
+                "pairs": [vars(p) for p in pair_agreements(analyst_decisions(rows))],
+                "analysts_vs_reviewers": [vars(p) for p in reviewer_agreements(finals)],
+                "languages": [{"language": a.language, "analysts": a.analysts and vars(a.analysts),
+                               "reviewers": a.reviewers and vars(a.reviewers)} for a in language_agreements(finals)],
+                "recall_audit": (report := latest_recall(ctx.db)) and report.to_dict()}
 
 
-@router.post("/api/items/{message_id}/decision")
-def api_decide(request: Request, message_id: PathId, body: dict[str, Any]) -> dict[str, Any]:
-    """Record a decision sent as JSON: {"decision", "role", "tags": [...], "note"}."""
-    tags, note = body.get("tags", []), body.get("note", "")
+@router.post("/api/items/{message_id}/decision", response_model=None)
+def api_decide(request: Request, message_id: PathId, body: dict[str, Any]) -> dict[str, Any] | JSONResponse:
+    """Record a decision sent as JSON: {"decision", "role", "tags": [...], "note", "version"}.
+
+    With "version" (the item's version when it was read; see the answer's "version") a decision
+    recorded since answers 409 {"error", "version", "latest": {"by", "decision"}} and stores nothing."""
+    tags, note, version = body.get("tags", []), body.get("note", ""), body.get("version")
     if not isinstance(tags, list) or not isinstance(note, str):
         raise BadRequest("tags must be a list and note a string")
-    with logged_in(request) as ctx:
-        q.refresh_queue(ctx.db)
-        label = record_decision(ctx.db, ctx.user, message_id, str(body.get("role", "")), str(body.get("decision", "")),
-                                [str(t) for t in tags], note)
-        state = ctx.db.get(QueueItem, message_id).state
-        return {"label_id": label.id, "state": state}
+    if version is not None and (type(version) is not int or version < 0):
+        raise BadRequest("version must be a whole number")
+    try:
+        with logged_in(request) as ctx:
+            q.refresh_queue(ctx.db)
+            label = record_decision(ctx.db, ctx.user, message_id, str(body.get("role", "")),
+                                    str(body.get("decision", "")), [str(t) for t in tags], note, version)
+            ctx.db.flush()
+            state = ctx.db.get(QueueItem, message_id).state
+            return {"label_id": label.id, "state": state, "version": decision_version(ctx.db, message_id)}
+    except StaleDecision as exc:
+        return JSONResponse({"error": str(exc), "version": exc.version,
+                             "latest": {"by": exc.by, "decision": exc.decision}}, status_code=409)

@@ -59,8 +59,9 @@ def next_ref(session: Session, year: int) -> str:
 
 def open_case(session: Session, actor: str, message_ids: Sequence[int], *, tlp: str, summary: str = "",
               cluster_id: int | None = None, entity_ids: Sequence[int] = (), masked: Sequence[str] = (),
-              now: datetime | None = None) -> Case:
-    """Open a case of confirmed and reviewed messages (anything else is refused) and audit it."""
+              now: datetime | None = None, left_out: Sequence[tuple[int, str]] = ()) -> Case:
+    """Open a case of confirmed and reviewed messages (anything else is refused) and audit it, with the
+    messages the caller left out and why (`left_out`)."""
     tlp = check_tlp(tlp)
     ids = require_referable(session, message_ids)
     case = Case(tlp=tlp, summary=summary.strip(), cluster_id=cluster_id, entity_ids=list(entity_ids),
@@ -73,7 +74,7 @@ def open_case(session: Session, actor: str, message_ids: Sequence[int], *, tlp: 
     session.add_all(CaseMessage(case_id=case.id, message_id=i) for i in ids)
     session.add(AuditEvent(actor=actor, action="case_open", object_type="case", object_id=case.ref,
                            after={"messages": ids, "tlp": tlp, "cluster_id": cluster_id,
-                                  "entity_ids": list(entity_ids)}))
+                                  "entity_ids": list(entity_ids), "left_out": [list(pair) for pair in left_out]}))
     return case
 
 
@@ -122,16 +123,10 @@ def open_case_from(session: Session, actor: str, *, message_ids: Sequence[int] |
                    cluster_id: int | None = None, entity_id: int | None = None, tlp: str, summary: str = "",
                    masked: Sequence[str] = ()) -> Case:
     """Open a case from messages (all must be referable), or from the referable members of a cluster or entity."""
-    from .links import cluster_message_ids, entity_message_ids
-
     if message_ids is not None:
         return open_case(session, actor, message_ids, tlp=tlp, summary=summary, masked=masked)
-    if cluster_id is not None:
-        members, origin = cluster_message_ids(session, cluster_id), f"cluster {cluster_id}"
-    elif entity_id is not None:
-        members, origin = entity_message_ids(session, entity_id), f"entity {entity_id}"
-    else:
-        raise ConfigError("give messages, a cluster or an entity")
+    members = candidates(session, cluster_id=cluster_id, entity_id=entity_id)
+    origin = f"cluster {cluster_id}" if cluster_id is not None else f"entity {entity_id}"
     referable = set(referable_message_ids(session))
     chosen = [i for i in members if i in referable]
     if not chosen:
@@ -139,3 +134,17 @@ def open_case_from(session: Session, actor: str, *, message_ids: Sequence[int] |
                            f"({len(members)} member(s)); only confirmed and reviewed listings can be referred")
     return open_case(session, actor, chosen, tlp=tlp, summary=summary, masked=masked, cluster_id=cluster_id,
                      entity_ids=[entity_id] if entity_id is not None else ())
+
+
+def candidates(session: Session, *, message_ids: Sequence[int] = (), cluster_id: int | None = None,
+               entity_id: int | None = None) -> list[int]:
+    """The messages a case is built from: the ids given, or every member of a cluster or an entity."""
+    from .links import cluster_message_ids, entity_message_ids
+
+    if message_ids:
+        return sorted(set(message_ids))
+    if cluster_id is not None:
+        return cluster_message_ids(session, cluster_id)
+    if entity_id is not None:
+        return entity_message_ids(session, entity_id)
+    raise ConfigError("give messages, a cluster or an entity")

@@ -480,7 +480,9 @@ def test_stats_page_counts_and_pairs(app, engine):
     assert '<td class="num" data-state="disputed">1</td>' in page
     assert '<td class="num" data-state="awaiting_review">1</td>' in page
     assert '<td class="num" data-state="not_listing">2</td>' in page
-    assert '<tr data-user="ann"><th><bdi>ann</bdi></th><td class="num">2</td><td class="num">2</td><td class="num">0</td><td class="num">1</td>' in page
+    # ann's skip after her listing is a change of mind, not a final decision
+    assert ('<tr data-user="ann"><th><bdi>ann</bdi></th><td class="num">2</td><td class="num">2</td><td class="num">0</td>'
+            '<td class="num">0</td><td class="num total">4</td><td class="num changes">1</td>') in page
     assert pair_agreements({"x": {1: "listing"}, "y": {2: "listing"}}) == []
 
 

@@ -145,3 +145,30 @@
     window.setTimeout(function () { document.getElementById("break-reminder").hidden = false; }, Math.max(due, 0));
   }
 }());
+
+// Items ticked in a queue list for a case (reviewers): "tick all" and how many are ticked.
+// The form works without this; it only adds the two conveniences.
+(function () {
+  "use strict";
+
+  var form = document.getElementById("case-selection");
+  var all = document.getElementById("select-all");
+  if (!form || !all) { return; }
+  var boxes = document.querySelectorAll('input[form="case-selection"][name="messages"]');
+  var count = document.getElementById("selected-count");
+
+  function update() {
+    var ticked = Array.prototype.filter.call(boxes, function (box) { return box.checked; }).length;
+    count.textContent = ticked ? ticked + " ticked" : "";
+    form.querySelector("button").disabled = ticked === 0;
+    all.checked = ticked === boxes.length;
+  }
+
+  all.hidden = false;
+  all.addEventListener("change", function () {
+    Array.prototype.forEach.call(boxes, function (box) { box.checked = all.checked; });
+    update();
+  });
+  Array.prototype.forEach.call(boxes, function (box) { box.addEventListener("change", update); });
+  update();
+}());
