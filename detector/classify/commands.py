@@ -155,14 +155,29 @@ def classify_command(file: Path, model_name: str, timezone: str) -> None:
 @db_option
 @model_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Score on a Dask cluster: its scheduler, e.g. tcp://HOST:8786 (the scale extra; workers need "
+                   "the same model folder and the database URL).")
+@click.option("--local-workers", type=click.IntRange(min=1), default=None,
+              help="Score on a Dask LocalCluster of N worker processes on this machine.")
+@click.option("--partition-size", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="With --scheduler or --local-workers: unscored messages per partition (one task).")
 @json_option
-def score_command(db_url: str, model_name: str, batch_size: int, as_json: bool) -> None:
+def score_command(db_url: str, model_name: str, batch_size: int, scheduler: str | None, local_workers: int | None,
+                  partition_size: int, as_json: bool) -> None:
     """Score every message in the database that has no score from the current model version."""
     from ..db import open_database
     from .scoring import count_unscored, score_unscored
 
     settings = settings_for(db_url)
     model = _load(model_name)
+    if scheduler or local_workers:
+        from ..scale.commands import score_on_dask
+
+        score_on_dask(db_url, model_name, model, scheduler=scheduler, local_workers=local_workers,
+                      partition_size=partition_size, batch_size=batch_size, as_json=as_json,
+                      stages=progress_stages(_stderr_console()))
+        return
     engine = open_database(db_url)
     try:
         total = count_unscored(engine, model.version)
