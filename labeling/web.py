@@ -541,10 +541,10 @@ def api_queue(request: Request) -> dict[str, Any]:
 def api_stats(request: Request) -> dict[str, Any]:
     with logged_in(request) as ctx:
         rows = label_rows(ctx.db)
-        finals = final_decisions(rows)
+        finals, people = final_decisions(rows), per_person(rows)
         return {"states": state_counts(ctx.db),
-                "per_user": {name: dict(c.final) for name, c in per_person(rows).items()},
-                "changes_of_mind": {name: c.changes for name, c in per_person(rows).items()},
+                "per_user": {name: dict(c.final) for name, c in people.items()},
+                "changes_of_mind": {name: c.changes for name, c in people.items()},
                 "pairs": [vars(p) for p in pair_agreements(analyst_decisions(rows))],
                 "analysts_vs_reviewers": [vars(p) for p in reviewer_agreements(finals)],
                 "languages": [{"language": a.language, "analysts": a.analysts and vars(a.analysts),
