@@ -11,17 +11,18 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import DetectorError
+from .errors import DetectorError, terminal_line
 
 
 class DetectorGroup(click.Group):
-    """A group that turns DetectorError into a one-line error without a traceback."""
+    """A group that turns DetectorError into a one-line error without a traceback (direction controls
+    outside isolated names escaped: `errors.terminal_line`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except DetectorError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(terminal_line(str(exc))) from exc
 
 
 @click.group(cls=DetectorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,6 +58,14 @@ main.add_command(graph_command)
 from .doctor_command import doctor_command  # noqa: E402
 
 main.add_command(doctor_command)
+
+from .audit.commands import audit as audit_command  # noqa: E402
+
+main.add_command(audit_command)
+
+from .watchlist.commands import watchlist as watchlist_command  # noqa: E402
+
+main.add_command(watchlist_command)
 
 
 def add_extensions(group: click.Group) -> None:

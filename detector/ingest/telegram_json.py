@@ -7,7 +7,8 @@ structure is walked key by key, and each message object is decoded with the C JS
 scanner (`JSONDecoder.raw_decode`), which also gives its end. A message's `raw` is
 its exact span of the file (the decoded span re-encoded: UTF-8 round-trips byte for
 byte), and `offset` where that span starts. Memory stays at the window plus one
-message, whatever the file size.
+message, whatever the file size. A lone surrogate escape (`"\\ud800"`, not a character)
+stays as written in those bytes; the values read from it carry U+FFFD in its place.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import Any, BinaryIO
 
-from detector.errors import InputError
+from detector.errors import InputError, shown_name
 from detector.ingest.records import ChatRecord, MediaRecord, MessageRecord
 from detector.ingest.telegram_common import MEDIA_KINDS, PLATFORM, is_placeholder
 from detector.ingest.timezones import local_to_utc, zone
@@ -33,6 +34,8 @@ _SEPARATOR = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 _CHAT_SECTIONS = ("chats", "left_chats")
 _CHAT_FIELDS = ("name", "type", "id")
 _EPOCH_YEAR = 1970  # 2018 exports wrote "edited": "1970-01-01T..." for never-edited messages
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # in JSON source: the only way a value can hold one
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parse(stream: BinaryIO, name: str, *, timezone: str = "UTC") -> Iterator[MessageRecord]:
@@ -95,7 +98,18 @@ def _chat_list(reader: _Reader, tz: tzinfo) -> Iterator[MessageRecord]:
 
 def _keep_chat_field(fields: dict[str, Any], key: str, value: Any) -> None:
     if key in _CHAT_FIELDS:
-        fields[key] = value
+        fields[key] = _without_surrogates(value)
+
+
+def _without_surrogates(value: Any) -> Any:
+    """A decoded JSON value with every lone surrogate (strings and keys, at any depth) as U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(key): _without_surrogates(item) for key, item in value.items()}
+    return value
 
 
 def _chat(fields: dict[str, Any], reader: _Reader) -> ChatRecord:
@@ -130,6 +144,8 @@ def _messages(reader: _Reader, chat: ChatRecord, tz: tzinfo) -> Iterator[Message
         if type(message) is not dict:
             raise reader.malformed(f"message {reader.messages + 1:,} is not a JSON object")
         offset, raw = reader.span(start, source)
+        if _SURROGATE_ESCAPE.search(source):
+            message = _without_surrogates(message)
         try:
             record = _record(message, raw, offset, chat, tz)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
@@ -150,8 +166,9 @@ def _messages(reader: _Reader, chat: ChatRecord, tz: tzinfo) -> Iterator[Message
 
 
 def _shown(chat_id: str) -> str:
-    """A chat id as an error message shows it: as written, or quoted and escaped when it holds line breaks or controls."""
-    return chat_id if chat_id.isprintable() else repr(chat_id)
+    """A chat id as an error message shows it: as written, or quoted and escaped when it holds line breaks or
+    controls; isolated when it holds right-to-left letters (`errors.shown_name`)."""
+    return shown_name(chat_id if chat_id.isprintable() else repr(chat_id))
 
 
 def _record(message: dict[str, Any], raw: bytes, offset: int, chat: ChatRecord, tz: tzinfo) -> MessageRecord:
