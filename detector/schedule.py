@@ -3,8 +3,14 @@
 APScheduler 3 runs one job (`watch_job`) every interval; the job lives in the
 project database (SQLAlchemyJobStore), so it survives restarts. Each pass scans
 the inbox, waits for files still being written, skips files whose (path, SHA-256)
-is already in the InboxFile ledger, ingests the rest, analyses and scores the new
-messages, and logs one line with counts.
+is already in the InboxFile ledger, ingests the rest, analyses, scores and links the
+new messages, and logs one line with counts. The packages built on the core add
+their jobs (partner alerts) through the `detector.watch_jobs` entry points.
+
+Several watchers may share one database: a pass runs under the database lock
+`watch-pass` (`locks.database_lock`), and a watcher that finds it held skips its
+turn. APScheduler 3's shared job store alone does not prevent this: two schedulers
+on one store both run a due job (measured: a 1 s job ran 37 times in 20 s).
 """
 
 from __future__ import annotations
@@ -27,11 +33,15 @@ from .db import make_engine
 from .errors import ConfigError, DetectorError
 from .hashing import sha256_file
 from .ingest.run import find_inputs, ingest_inputs
+from .locks import database_lock
 from .schema import InboxFile
 
 log = logging.getLogger("detector.watch")
 JOB_ID = "detector-watch"
 JOBS_TABLE = "apscheduler_jobs"
+PASS_LOCK = "watch-pass"
+WATCH_JOBS_GROUP = "detector.watch_jobs"
+PLUGIN_JOBS = "watch-plugins"  # the job store (in memory) and executor of the jobs plug-ins add
 SETTLE_SECONDS = 10.0
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -227,10 +237,14 @@ def watch_job(
     with _RUNNING:
         while True:
             try:
-                result = watch_pass(
-                    engine, settings, Path(inbox), state, settle_seconds=settle_seconds, analyse=analyse,
-                    should_stop=_STOP.is_set,
-                )
+                with database_lock(engine, PASS_LOCK) as held:
+                    if not held:
+                        log.info("watch pass skipped: another watcher is running one on this database")
+                        return
+                    result = watch_pass(
+                        engine, settings, Path(inbox), state, settle_seconds=settle_seconds, analyse=analyse,
+                        should_stop=_STOP.is_set,
+                    )
             except DetectorError as exc:
                 log.error("watch pass failed: %s", exc)
                 return
@@ -241,6 +255,15 @@ def watch_job(
                 return
             if _STOP.wait(max(settle_seconds, 1.0)):
                 return
+
+
+def add_plugin_jobs(scheduler: Any, engine: Engine, settings: Settings) -> None:
+    """Let each installed `detector.watch_jobs` entry point add its jobs: it is called as
+    `add(scheduler, engine, settings, jobstore=PLUGIN_JOBS, executor=PLUGIN_JOBS)`."""
+    from importlib.metadata import entry_points
+
+    for entry in sorted(entry_points(group=WATCH_JOBS_GROUP), key=lambda e: e.name):
+        entry.load()(scheduler, engine, settings, jobstore=PLUGIN_JOBS, executor=PLUGIN_JOBS)
 
 
 def run_scheduler(
@@ -254,17 +277,22 @@ def run_scheduler(
     timezone: str = "UTC",
     once: bool = False,
 ) -> None:
-    """Run the watch job every `every_seconds` until SIGINT/SIGTERM (or after one run with `once`)."""
+    """Run the watch job every `every_seconds`, and the plug-ins' jobs, until SIGINT/SIGTERM (or only
+    one watch pass with `once`)."""
     from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
     from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.memory import MemoryJobStore
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.blocking import BlockingScheduler
     from datetime import datetime, timezone as tz
 
     _STOP.clear()
+    store = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
+    with database_lock(engine, JOBS_TABLE, wait=True):  # watchers starting together would race to create it
+        store.jobs_t.create(engine, checkfirst=True)
     scheduler = BlockingScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
-        executors={"default": ThreadPoolExecutor(1)},
+        jobstores={"default": store, PLUGIN_JOBS: MemoryJobStore()},
+        executors={"default": ThreadPoolExecutor(1), PLUGIN_JOBS: ThreadPoolExecutor(2)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         timezone=tz.utc,
     )
@@ -293,6 +321,8 @@ def run_scheduler(
 
     if once:
         scheduler.add_listener(stop, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    else:
+        add_plugin_jobs(scheduler, engine, Settings.from_env().with_(database_url=db_url, export_timezone=timezone))
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         log.info("watching %s every %gs (job %r stored in the database)", inbox, every_seconds, JOB_ID)

@@ -1,17 +1,22 @@
 """Alert jobs for APScheduler: every minute, queue alerts for suspected minors and send what is due;
-once a day, queue each partner's digest. `detector alert run` hosts them; any scheduler
-(such as the one behind `detector watch`) can host them through `add_alert_jobs`.
+once a day, queue each partner's digest. `detector alert run` hosts them, and so does `detector watch`
+(the `detector.watch_jobs` entry point `add_watch_jobs`); any APScheduler 3 scheduler can host them
+through `add_alert_jobs`. A pass runs under the database lock `alerts`, so however many processes
+host the jobs on one database, no alert is planned or sent twice.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Engine
 
+from detector.config import Settings
 from detector.db import session_scope
+from detector.locks import database_lock
 
 from .alerts import plan_alerts
 from .outbox import OutboxRun, RetryPolicy, deliver_due
@@ -20,8 +25,9 @@ from .retractions import plan_followups
 from .transport import SmtpSettings
 from .watchlist_alerts import plan_watchlist_alerts
 
-log = logging.getLogger("reports.alerts")
+log = logging.getLogger("detector.alerts")  # under `detector`: shown in the `detector watch` log
 IMMEDIATE_JOB, DIGEST_JOB = "alerts-immediate", "alerts-digest"
+ALERTS_LOCK = "alerts"
 
 
 def alert_pass(engine: Engine, *, smtp: SmtpSettings, actor: str, box: SecretBox | None = None, digest: bool = False,
@@ -38,6 +44,16 @@ def alert_pass(engine: Engine, *, smtp: SmtpSettings, actor: str, box: SecretBox
     return queued, run
 
 
+def locked_alert_pass(engine: Engine, *, wait: bool = False, **kwargs: Any) -> None:
+    """`alert_pass` while no other process runs one on this database; another's pass under way makes
+    this one a skip (the next comes within the interval) or, with `wait` (the daily digest), a wait."""
+    with database_lock(engine, ALERTS_LOCK, wait=wait) as held:
+        if not held:
+            log.info("alerts: another process is running a pass on this database; skipped")
+            return
+        alert_pass(engine, **kwargs)
+
+
 def parse_clock(text: str) -> tuple[int, int]:
     """'08:00' -> (8, 0)."""
     from detector.errors import ConfigError
@@ -49,14 +65,36 @@ def parse_clock(text: str) -> tuple[int, int]:
 
 
 def add_alert_jobs(scheduler: Any, engine: Engine, *, smtp: SmtpSettings, actor: str, box: SecretBox | None = None,
-                   every_seconds: float = 60.0, digest_at: str = "08:00", policy: RetryPolicy = RetryPolicy()) -> None:
-    """Add the immediate (interval) and digest (daily, UTC) jobs to an APScheduler 3 scheduler."""
+                   every_seconds: float = 60.0, digest_at: str = "08:00", policy: RetryPolicy = RetryPolicy(),
+                   jobstore: str = "default", executor: str = "default") -> None:
+    """Add the immediate (interval) and digest (daily, UTC) jobs to an APScheduler 3 scheduler (their
+    arguments hold an engine: give them a job store that keeps objects, such as the memory store)."""
     hour, minute = parse_clock(digest_at)
     kwargs = {"engine": engine, "smtp": smtp, "actor": actor, "box": box, "policy": policy}
-    scheduler.add_job(alert_pass, "interval", seconds=every_seconds, id=IMMEDIATE_JOB, replace_existing=True,
-                      kwargs=kwargs, max_instances=1, coalesce=True, next_run_time=datetime.now(timezone.utc))
-    scheduler.add_job(alert_pass, "cron", hour=hour, minute=minute, timezone="UTC", id=DIGEST_JOB,
-                      replace_existing=True, kwargs={**kwargs, "digest": True}, max_instances=1, coalesce=True)
+    where = {"jobstore": jobstore, "executor": executor, "max_instances": 1, "coalesce": True, "replace_existing": True}
+    scheduler.add_job(locked_alert_pass, "interval", seconds=every_seconds, id=IMMEDIATE_JOB, kwargs=kwargs,
+                      next_run_time=datetime.now(timezone.utc), **where)
+    scheduler.add_job(locked_alert_pass, "cron", hour=hour, minute=minute, timezone="UTC", id=DIGEST_JOB,
+                      kwargs={**kwargs, "digest": True, "wait": True}, **where)
+
+
+def add_watch_jobs(scheduler: Any, engine: Engine, settings: Settings, *, jobstore: str, executor: str) -> None:
+    """The `detector.watch_jobs` entry point: `detector watch` sends partners' alerts too, every
+    DETECTOR_ALERT_EVERY (default 60s), the digest daily at DETECTOR_DIGEST_AT (default 08:00 UTC),
+    as the operator DETECTOR_ACTOR (else USER) names. Without an operator it logs why and sends none."""
+    from detector.config import operator_name
+    from detector.errors import ConfigError
+    from detector.schedule import parse_interval
+
+    try:
+        actor = operator_name(settings.actor)
+    except ConfigError as exc:
+        log.error("alerts off in this watcher: %s", exc)
+        return
+    every, digest_at = os.environ.get("DETECTOR_ALERT_EVERY", "60s"), os.environ.get("DETECTOR_DIGEST_AT", "08:00")
+    add_alert_jobs(scheduler, engine, smtp=SmtpSettings.from_env(), actor=actor, box=SecretBox.for_settings(settings),
+                   every_seconds=parse_interval(every), digest_at=digest_at, jobstore=jobstore, executor=executor)
+    log.info("alerts every %s, digest daily at %s UTC", every, digest_at)
 
 
 def run_alerts(engine: Engine, *, smtp: SmtpSettings, actor: str, box: SecretBox, every_seconds: float,

@@ -13,17 +13,35 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from ..cli_options import db_option, json_option, settings_for
 from ..db import open_database
 from .run import IngestSummary, ingest_paths
 from .timezones import zone
+
+
+class AmountColumn(ProgressColumn):
+    """How much is done: bytes (and bytes/s) for reading, a count of messages for analysis."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size, self.speed = DownloadColumn(), TransferSpeedColumn()
+
+    def render(self, task: Task) -> Text:
+        if task.fields.get("unit") != "messages":
+            return Text.assemble(self.size.render(task), " ", self.speed.render(task))
+        total = "?" if task.total is None else f"{int(task.total):,}"
+        rate = f" {task.speed:,.0f}/s" if task.speed else ""
+        return Text(f"{int(task.completed):,}/{total} messages{rate}", style="progress.download")
 
 
 class RichProgress:
@@ -33,8 +51,7 @@ class RichProgress:
         self.bar = Progress(
             TextColumn("{task.description}", markup=False),
             BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
+            AmountColumn(),
             TimeRemainingColumn(),
             console=console,
             transient=True,
@@ -61,7 +78,7 @@ class RichProgress:
             self.bar.advance(self.task, nbytes)
 
     def analysing(self, total: int) -> None:
-        self.analysis = self.bar.add_task("analysing text (messages)", total=total)
+        self.analysis = self.bar.add_task("analysing text", total=total, unit="messages")
 
     def analysed(self, count: int) -> None:
         if self.analysis is not None:
@@ -159,11 +176,14 @@ def ingest_command(
 def watch_command(
     inbox: Path, every: str, db_url: str, once: bool, settle: float, timezone: str, no_analyse: bool
 ) -> None:
-    """The scheduled scraper: poll INBOX and ingest, analyse and score new exports.
+    """The scheduled scraper: poll INBOX and ingest, analyse, score and link new exports.
 
     The job is kept in the database, so it survives restarts; one pass runs at a
-    time, and files already processed (same path and SHA-256) are skipped. Each
-    pass logs one line with its counts. Stop with Ctrl-C or SIGTERM.
+    time across every watcher of the database, and files already processed (same
+    path and SHA-256) are skipped. Each pass logs one line with its counts. Without
+    --once it also runs the jobs of installed packages: partner alerts (every
+    DETECTOR_ALERT_EVERY, digest at DETECTOR_DIGEST_AT, as DETECTOR_ACTOR).
+    Stop with Ctrl-C or SIGTERM.
     """
     from ..schedule import parse_interval, run_scheduler
 
