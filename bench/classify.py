@@ -174,7 +174,10 @@ def main() -> None:
     parser.add_argument("--cascade-runs", type=int, default=3, help="timed runs of the whole cascade (the best is the figure)")
     parser.add_argument("--transformer-n", type=int, default=128, help="texts per transformer mode")
     parser.add_argument("--skip-transformer", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run for CI (seconds): does the bench still work?")
     args = parser.parse_args()
+    if args.smoke:
+        args.n, args.cascade_n, args.cascade_runs, args.transformer_n = 300, 100, 1, 4
     texts, labels = realistic_mix(args.n)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     two_cores(args.model, texts[: args.cascade_n], labels[: args.cascade_n], args.cascade_runs)

@@ -1,6 +1,6 @@
 """How fast the synthetic corpus is generated (messages per second), and its make-up.
 
-    python bench/corpus.py [--n 24000] [--seed 0]
+    python bench/corpus.py [--n 24000] [--seed 0] [--smoke]
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=24000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true", help="a tiny run for CI (seconds): does the bench still work?")
     args = parser.parse_args()
 
     from detector.synthetic.corpus import generate_corpus
 
     start = time.perf_counter()
-    examples = generate_corpus(args.n, args.seed)
+    examples = generate_corpus(500 if args.smoke else args.n, args.seed)
     seconds = time.perf_counter() - start
     print(f"generated {len(examples)} messages in {seconds:.2f} s ({len(examples) / seconds:,.0f}/s, one core)")
     print("splits   ", dict(Counter(e.split for e in examples)))

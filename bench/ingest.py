@@ -114,12 +114,15 @@ def main() -> None:
     parser.add_argument("--analysed-messages", type=int, default=10_000,
                         help="messages in the smaller export ingested with text analysis (0 to skip)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run for CI (seconds): does the bench still work?")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         db_path, evidence, export, analyse = args.child
         print(json.dumps(ingest_once(db_path, evidence, export, bool(analyse))))
         return
+    if args.smoke:
+        args.messages, args.analysed_messages = 2_000, 200
 
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:

@@ -3,20 +3,22 @@
     python bench/link.py                         # 1,000,000 messages, then 10,000 more
     python bench/link.py --messages 200000 --new 10000
     python bench/link.py --db postgresql+psycopg://...   # an EMPTY database
+    python bench/link.py --sizes 100000 300000 1000000   # CPU-µs per message at each size, and the growth
+    python bench/link.py --smoke                         # seconds: CI runs it so the bench cannot rot
 
 Messages are synthetic corpus texts (generated in worker processes), one in five a repost
 of an earlier one (re-worded, re-ordered, a line added or dropped), with their phone
 numbers as contact signals; they are bulk-inserted, then `link_pending` runs as
 `detector link` would. Prints wall and CPU seconds per phase (the CPU is shared: wall time grows with
 other load, CPU time does not) and messages per second.
-Targets on 2 cores: 1,000,000 clustered in under 10 minutes; 10,000 added in under 30 s.
+Targets on 2 cores: 1,000,000 clustered in under 90 s; 10,000 added in under 2 s; CPU-µs per
+message flat (within 20%) from 100k to 1M.
 """
 
 from __future__ import annotations
 
-
-
 import argparse
+import math
 import os
 import hashlib
 import logging
@@ -35,7 +37,7 @@ from detector.db import open_database
 from detector.link.clusters import Index
 from detector.link.run import link_pending
 from detector.synthetic.links import repost
-from detector.schema import Cluster, ExportFile, Message, Source
+from detector.schema import Cluster, ClusterMember, ExportFile, Message, Source
 
 CHEAP_EDITS = ("words", "order", "drop", "add", "mix")  # re-pricing reads signals: too slow for a million
 PHONE = re.compile(r"\+?\d[\d ]{7,}\d")
@@ -49,7 +51,8 @@ def _texts(job: tuple[int, int]) -> list[str]:
     n, seed = job
     rng = random.Random(seed)
     corpus = [e.text for e in generate_corpus(n, seed=seed)]
-    return [repost(rng.choice(corpus[:i]), rng, CHEAP_EDITS) if i > 10 and rng.random() < 0.2 else text
+    # corpus[rng.randrange(i)] draws what rng.choice(corpus[:i]) did, without copying the list
+    return [repost(corpus[rng.randrange(i)], rng, CHEAP_EDITS) if i > 10 and rng.random() < 0.2 else text
             for i, text in enumerate(corpus)]
 
 
@@ -87,41 +90,66 @@ def timed(label: str, func, *args, **kwargs):
     """Run and print wall seconds and CPU seconds (this process and its finished workers)."""
     started, cpu = time.perf_counter(), _cpu()
     result = func(*args, **kwargs)
-    seconds = time.perf_counter() - started
-    print(f"{label:<48} {seconds:8.1f} s wall {_cpu() - cpu:8.1f} s CPU", flush=True)
-    return result, seconds
+    seconds, cpu_seconds = time.perf_counter() - started, _cpu() - cpu
+    print(f"{label:<48} {seconds:8.1f} s wall {cpu_seconds:8.1f} s CPU", flush=True)
+    return result, cpu_seconds
+
+
+def partition_digest(engine) -> str:
+    """A digest of the clusters as sets of messages: equal digests, equal clustering."""
+    groups: dict[int, list[int]] = {}
+    with engine.connect() as conn:
+        for message_id, cluster_id in conn.execute(select(ClusterMember.message_id, ClusterMember.cluster_id)):
+            groups.setdefault(cluster_id, []).append(message_id)
+    canonical = sorted(tuple(sorted(members)) for members in groups.values())
+    return hashlib.sha256(repr(canonical).encode()).hexdigest()[:16]
+
+
+def run(messages: int, new: int, seed: int, db: str) -> tuple[float, float]:
+    """Link `messages` from empty, then `new` more; CPU-µs per message of each link run."""
+    folder = tempfile.mkdtemp(prefix="bench-link-")
+    url = db or f"sqlite:///{folder}/bench.db"
+    settings = Settings().with_(database_url=url, evidence_dir=f"{folder}/evidence")
+    engine = open_database(url)
+    texts, _ = timed(f"generate {messages + new:,} texts (2 processes)", generate, messages + new, seed)
+    old, fresh = texts[:messages], texts[messages:]
+    timed(f"store {len(old):,} messages", store, engine, old, "bench-old")
+    summary, cpu_all = timed(f"link {len(old):,} messages from empty", link_pending, engine, settings)
+    print(f"  {cpu_all / max(summary.messages_linked, 1) * 1e6:,.0f} CPU-µs per message; {summary.clusters:,} clusters, "
+          f"{summary.entities:,} shared entities")
+    with engine.connect() as conn:
+        index, _ = timed("  of which: load the index (signatures)", Index.load, conn)
+    print(f"  index: {len(index.ids):,} signatures, {index.signatures.nbytes / 2**20:.0f} MiB")
+    timed(f"store {len(fresh):,} new messages", store, engine, fresh, "bench-new")
+    summary, cpu_new = timed(f"link {len(fresh):,} new messages (incremental)", link_pending, engine, settings)
+    with engine.connect() as conn:
+        largest = conn.execute(select(func.max(Cluster.size))).scalar_one()
+    print(f"  {summary.messages_linked:,} linked; {summary.clusters:,} clusters (largest {largest}), "
+          f"{summary.clusters_created} created, {summary.clusters_merged} merged; clustering digest "
+          f"{partition_digest(engine)}")
+    print(f"database: {url}\n", flush=True)
+    engine.dispose()
+    return cpu_all / max(messages, 1) * 1e6, cpu_new / max(new, 1) * 1e6
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--sizes", type=int, nargs="+", help="several index sizes, each from empty (overrides --messages)")
     parser.add_argument("--new", type=int, default=10_000)
-    parser.add_argument("--db", default="")
+    parser.add_argument("--db", default="", help="an EMPTY database (one size only); default: a new SQLite file")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--smoke", action="store_true", help="a tiny run (2,000 + 200 messages) for CI")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    folder = tempfile.mkdtemp(prefix="bench-link-")
-    url = args.db or f"sqlite:///{folder}/bench.db"
-    settings = Settings().with_(database_url=url, evidence_dir=f"{folder}/evidence")
-    engine = open_database(url)
-
-    texts, _ = timed(f"generate {args.messages + args.new:,} texts (2 processes)", generate,
-                     args.messages + args.new, args.seed)
-    old, new = texts[: args.messages], texts[args.messages :]
-    timed(f"store {len(old):,} messages", store, engine, old, "bench-old")
-    summary, seconds = timed(f"link {len(old):,} messages from empty", link_pending, engine, settings)
-    print(f"  {summary.messages_linked / seconds:,.0f} messages/s; {summary.clusters:,} clusters, "
-          f"{summary.entities:,} shared entities")
-    with engine.connect() as conn:
-        index, _ = timed("  of which: load the index (signatures)", Index.load, conn)
-    print(f"  index: {len(index.ids):,} signatures, {index.signatures.nbytes / 2**20:.0f} MiB")
-    timed(f"store {len(new):,} new messages", store, engine, new, "bench-new")
-    summary, seconds = timed(f"link {len(new):,} new messages (incremental)", link_pending, engine, settings)
-    with engine.connect() as conn:
-        largest = conn.execute(select(func.max(Cluster.size))).scalar_one()
-    print(f"  {summary.messages_linked:,} linked; {summary.clusters:,} clusters (largest {largest}), "
-          f"{summary.clusters_created} created, {summary.clusters_merged} merged")
-    print(f"database: {url}")
+    sizes = [2_000] if args.smoke else args.sizes or [args.messages]
+    new = 200 if args.smoke else args.new
+    figures = [(n, *run(n, new, args.seed, args.db)) for n in sizes]
+    print("| messages | link from empty, CPU-µs/message | next new ones, CPU-µs/message |\n|---|---|---|")
+    for n, per_message, per_new in figures:
+        print(f"| {n:,} | {per_message:,.0f} | {per_new:,.0f} |")
+    for (n1, c1, _), (n2, c2, _) in zip(figures, figures[1:]):
+        print(f"growth exponent {n1:,} -> {n2:,}: total CPU ∝ N^{1 + math.log(c2 / c1) / math.log(n2 / n1):.2f}")
 
 
 if __name__ == "__main__":

@@ -177,8 +177,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--flagged", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--smoke", action="store_true", help="a tiny run for CI (seconds): does the bench still work?")
     parser.add_argument("--keep", type=Path, help="build the database at this path and keep it")
     args = parser.parse_args()
+    if args.smoke:
+        args.messages, args.flagged, args.repeat = 2_000, 100, 2
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "queue-bench.db"
         if path.exists():

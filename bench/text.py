@@ -1,6 +1,6 @@
 """Speed of the text layer: normalise + language + signals (`analyse`) in messages/s, one core.
 
-    python bench/text.py [--seconds 2]
+    python bench/text.py [--seconds 2] [--smoke]
 
 Messages are the hand-written language table (short marketplace and everyday messages in
 the six languages) plus the signal table; figures are per language and overall.
@@ -50,7 +50,10 @@ def rate(fn, texts: list, seconds: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run for CI (seconds): does the bench still work?")
     args = parser.parse_args()
+    if args.smoke:
+        args.seconds = 0.02
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
     groups = messages()

@@ -146,7 +146,10 @@ def main() -> None:
     parser.add_argument("--accuracy", type=int, metavar="N", help="head accuracy on a corpus of N messages instead")
     parser.add_argument("--finetune-cost", action="store_true", help="time fine-tuning steps instead")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--smoke", action="store_true", help="a tiny run for CI (seconds): does the bench still work?")
     args = parser.parse_args()
+    if args.smoke:
+        args.n = 4
     if args.finetune_cost:
         finetune_cost(args.batch_size)
         return

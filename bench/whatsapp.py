@@ -41,8 +41,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=40_000)
     parser.add_argument("--locale", action="append", choices=sorted(LOCALES))
+    parser.add_argument("--smoke", action="store_true", help="a tiny run for CI (seconds): does the bench still work?")
     args = parser.parse_args()
-    batch = messages(args.messages)
+    batch = messages(300 if args.smoke else args.messages)
     for locale in args.locale or sorted(LOCALES):
         stream = io.BytesIO()
         write_whatsapp_txt(stream, batch, locale=locale)

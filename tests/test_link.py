@@ -381,10 +381,14 @@ def test_sketching_in_worker_processes_gives_the_same_signatures(monkeypatch, li
     # Texts with letters split by two fillers in equal numbers (s_e_r..b_e_s) are left out: normalise
     # breaks that tie by set order, which differs between processes (reported to the text module).
     texts = [t.text for t in linked_texts if not re.search(r"\w[_.]\w[_.]", t.text)][:60]
-    alone = run.sketch_all(texts, workers=1)
+    with run.SketchWorkers(workers=1) as workers:
+        alone = workers.sketch(texts)
     monkeypatch.setattr(run, "PARALLEL_FROM", 10)
     monkeypatch.setattr(run, "WORK_CHUNK", 16)
-    together = run.sketch_all(texts, workers=2)
+    with run.SketchWorkers(workers=2) as workers:
+        together = workers.sketch(texts) + workers.sketch(texts[:20])  # one pool serves both batches
+    texts += texts[:20]
+    alone += alone[:20]
     assert [s.skipped for s in together] == [s.skipped for s in alone]
     assert all(np.array_equal(a.signature, b.signature) for a, b in zip(alone, together) if a.signature is not None)
 
@@ -396,3 +400,46 @@ def test_the_index_stays_in_id_order_when_a_lower_id_arrives_late():
     index.add(np.array([1, 5, 9]), np.arange(3 * sk.NUM_PERM, dtype=np.uint32).reshape(3, -1))
     index.add(np.array([7]), np.full((1, sk.NUM_PERM), 99, dtype=np.uint32))
     assert index.ids.tolist() == [1, 5, 7, 9] and (index.signatures[2] == 99).all() and index.signatures[3][0] == 128
+
+
+def test_batched_sketches_equal_datasketch_text_by_text(linked_texts):
+    texts = [t.text for t in linked_texts[:300]] + ["ok", "x" * (sk.MAX_CHARS + 1), "abc " * 8]
+    sketches = sk.Sketcher().sketch_many(texts)
+    for text, sketch in zip(texts, sketches):
+        if len(text) > sk.MAX_CHARS:
+            assert sketch.skipped == "huge_message"
+            continue
+        folded = sk.fold(text)
+        if len(folded) < sk.MIN_CHARS:
+            assert sketch.skipped == "short" and sketch.signature is None
+            continue
+        reference = MinHash(num_perm=sk.NUM_PERM, seed=sk.SEED, hashfunc=int)
+        reference.update_batch(sk.shingle_hashes(folded).tolist())
+        assert np.array_equal(reference.hashvalues.astype(np.uint32), sketch.signature)
+
+
+def test_appending_to_band_buckets_finds_the_pairs_a_full_resort_finds():
+    from detector.link import lsh
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        old, first, second = (int(rng.integers(0, 60)) for _ in range(3))
+        keys = rng.integers(0, int(rng.integers(1, 30)), (old + first + second, 3)).astype(np.uint64)
+        buckets = lsh.Buckets(keys[:old])
+        for before, added in ((old, first), (old + first, second)):
+            is_new = np.arange(before + added) >= before
+            expected = lsh.candidate_pairs(keys[: before + added], is_new)
+            assert np.array_equal(buckets.append(keys[before : before + added]).reshape(-1, 2), expected.reshape(-1, 2))
+
+
+def test_a_late_lower_id_gives_the_pairs_of_a_full_resort():
+    from detector.link import lsh
+    from detector.link.clusters import Index
+
+    signatures = np.repeat(np.arange(4, dtype=np.uint32)[:, None] % 2, sk.NUM_PERM, axis=1)  # rows alike in pairs
+    index = Index(np.array([2, 4, 8]), signatures[:3])
+    pairs = index.add(np.array([6]), signatures[3:])
+    assert index.ids.tolist() == [2, 4, 6, 8]
+    expected = lsh.candidate_pairs(lsh.band_keys(index.signatures), index.ids == 6)
+    assert np.array_equal(pairs, expected) and index.ids[pairs].tolist() == [[4, 6]]
+    assert index.add(np.array([10]), signatures[:1]).tolist() == [[0, 4], [3, 4]]  # rebuilt buckets: with 2 and 8

@@ -1,15 +1,16 @@
 """Near-duplicate clusters in the database: new messages join, merge or start clusters.
 
 The LSH state is the MinHash signature of every processed message (`LinkSketch`); an
-`Index` holds them in memory (loaded once per run, band keys rebuilt from them), so a
-run only compares new messages with everything else and never recomputes old sketches.
+`Index` holds them in memory (loaded once per run, band buckets built from them once), so a
+run only compares new messages with everything else and never recomputes old sketches; each
+batch looks up and inserts only its own band keys.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -26,12 +27,26 @@ def chunks(items: list, size: int = IN_CHUNK) -> Iterable[list]:
         yield items[start : start + size]
 
 
-@dataclass
 class Index:
-    """Signatures of every processed message, in memory (row i belongs to message ids[i])."""
+    """Signatures of every processed message, in memory (row i belongs to message ids[i]), and
+    their band buckets. Rows grow in place (spare room, no copy per batch) and a batch's pairs
+    come from looking up its own band keys (`lsh.Buckets`), never from re-sorting every band."""
 
-    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    signatures: np.ndarray = field(default_factory=lambda: np.zeros((0, NUM_PERM), dtype=np.uint32))
+    GROWTH = 1.5
+
+    def __init__(self, ids: np.ndarray | None = None, signatures: np.ndarray | None = None) -> None:
+        self._ids = np.zeros(0, dtype=np.int64) if ids is None else ids
+        self._signatures = np.zeros((0, NUM_PERM), dtype=np.uint32) if signatures is None else signatures
+        self._n = len(self._ids)
+        self.buckets = lsh.Buckets(lsh.band_keys(self.signatures))
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids[: self._n]
+
+    @property
+    def signatures(self) -> np.ndarray:
+        return self._signatures[: self._n]
 
     @classmethod
     def load(cls, conn: Connection, batch: int = 200_000) -> "Index":
@@ -53,13 +68,37 @@ class Index:
             return cls()
         return cls(np.concatenate(ids), np.concatenate(sigs))
 
-    def add(self, ids: np.ndarray, signatures: np.ndarray) -> None:
-        """Add signatures, keeping rows in ascending id order (a late commit can bring a lower id)."""
-        self.ids = np.concatenate([self.ids, ids])
-        self.signatures = np.concatenate([self.signatures, signatures])
-        if len(ids) and len(self.ids) > len(ids) and ids.min() < self.ids[-len(ids) - 1]:
-            order = np.argsort(self.ids, kind="stable")
-            self.ids, self.signatures = self.ids[order], self.signatures[order]
+    def add(self, ids: np.ndarray, signatures: np.ndarray) -> np.ndarray:
+        """Add signatures, keeping rows in ascending id order; returns the candidate pairs (rows)
+        of `lsh.candidate_pairs` that involve a new row."""
+        order = np.argsort(ids, kind="stable")
+        ids, signatures = ids[order], signatures[order]
+        if len(ids) and self._n and ids[0] < self._ids[self._n - 1]:
+            return self._add_late(ids, signatures)
+        if self._n + len(ids) > len(self._ids):
+            room = max(self._n + len(ids), int(len(self._ids) * self.GROWTH))
+            self._ids = _grown(self._ids, room, self._n)
+            self._signatures = _grown(self._signatures, room, self._n)
+        self._ids[self._n : self._n + len(ids)] = ids
+        self._signatures[self._n : self._n + len(ids)] = signatures
+        self._n += len(ids)
+        return self.buckets.append(lsh.band_keys(signatures))
+
+    def _add_late(self, ids: np.ndarray, signatures: np.ndarray) -> np.ndarray:
+        """A late commit brought a lower id: rows move, so pairs and buckets are made again (rare)."""
+        all_ids = np.concatenate([self.ids, ids])
+        order = np.argsort(all_ids, kind="stable")
+        self._ids, self._signatures = all_ids[order], np.concatenate([self.signatures, signatures])[order]
+        self._n = len(self._ids)
+        keys = lsh.band_keys(self.signatures)
+        self.buckets = lsh.Buckets(keys)
+        return lsh.candidate_pairs(keys, np.isin(self.ids, ids))
+
+
+def _grown(array: np.ndarray, rows: int, used: int) -> np.ndarray:
+    bigger = np.empty((rows, *array.shape[1:]), dtype=array.dtype)
+    bigger[:used] = array[:used]
+    return bigger
 
 
 @dataclass
@@ -79,11 +118,10 @@ def _memberships(conn: Connection, message_ids: list[int]) -> dict[int, int]:
 
 def cluster_new(conn: Connection, index: Index, new_ids: np.ndarray, new_signatures: np.ndarray) -> ClusterChanges:
     """Add new messages to the index and to clusters: join, merge or create (one transaction)."""
-    index.add(new_ids, new_signatures)
     if not len(new_ids):
         return ClusterChanges()
-    is_new = np.isin(index.ids, new_ids)
-    pairs = lsh.similar_pairs(index.signatures, lsh.candidate_pairs(lsh.band_keys(index.signatures), is_new))
+    candidates = index.add(new_ids, new_signatures)
+    pairs = lsh.similar_pairs(index.signatures, candidates)
     return join_pairs(conn, index.ids[pairs], index)
 
 

@@ -132,6 +132,7 @@ class PhotoResult:
     hashed: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     entities: set[int] = field(default_factory=set)  # photo entities that gained messages
+    prints: list[tuple[int, int, PhotoPrint]] = field(default_factory=list)  # (media, message, print) hashed
 
 
 def pending_photos(conn: Connection, limit: int) -> list[Any]:
@@ -180,6 +181,7 @@ def link_photos(conn: Connection, index: PhotoIndex, evidence_dir: Path, rows: l
             members.setdefault((entity_id, row.message_id), f"photo (media {row.id})")
         if print_ is not None:
             result.hashed += 1
+            result.prints.append((row.id, row.message_id, print_))
             conn.execute(update(Media).where(Media.id == row.id).values(pdq=print_.pdq, pdq_quality=print_.quality))
         conn.execute(insert(LinkPhoto).values(
             media_id=row.id, entity_id=entity_id, skipped=skipped,

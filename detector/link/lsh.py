@@ -62,3 +62,70 @@ def similar_pairs(signatures: np.ndarray, pairs: np.ndarray, threshold: float = 
         share = (signatures[part[:, 0]] == signatures[part[:, 1]]).mean(axis=1)
         kept.append(part[share >= threshold])
     return np.concatenate(kept) if kept else np.zeros((0, 2), dtype=np.int64)
+
+
+class Buckets:
+    """The band buckets of an index, kept up to date as rows are appended (never re-sorted whole).
+
+    Per band: the distinct keys in sorted order and each bucket's first and last row. Rows are
+    appended in ascending order, so a new row's partners in `candidate_pairs` are the row before
+    it in its bucket (the bucket's last row, or the previous new row) and the bucket's first
+    row: a batch only looks up and inserts its own keys.
+    """
+
+    def __init__(self, keys: np.ndarray) -> None:
+        """Buckets of rows 0..n-1 with these (n, bands) band keys."""
+        n, bands = keys.shape
+        rows = np.arange(n, dtype=np.uint32)
+        self.rows = n
+        self.keys: list[np.ndarray] = []
+        self.first: list[np.ndarray] = []
+        self.last: list[np.ndarray] = []
+        for band in range(bands):
+            order = np.argsort(keys[:, band], kind="stable")
+            sorted_keys = keys[order, band]
+            starts, ends = _runs(sorted_keys)
+            self.keys.append(sorted_keys[starts])
+            self.first.append(rows[order[starts]])
+            self.last.append(rows[order[ends]])
+
+    def append(self, keys: np.ndarray) -> np.ndarray:
+        """Add rows n..n+m-1 with these (m, bands) keys; returns `candidate_pairs`' pairs with a new row."""
+        m = keys.shape[0]
+        new_rows = np.arange(self.rows, self.rows + m, dtype=np.uint32)
+        found = []
+        for band in range(len(self.keys)):
+            order = np.argsort(keys[:, band], kind="stable")
+            sorted_keys, members = keys[order, band], new_rows[order]
+            starts, ends = _runs(sorted_keys)
+            run_of = np.repeat(np.arange(len(starts)), ends - starts + 1)
+            at = np.searchsorted(self.keys[band], sorted_keys[starts])
+            known = at < len(self.keys[band])
+            known[known] = self.keys[band][at[known]] == sorted_keys[starts][known]
+            before = np.empty(m, dtype=np.int64)  # each new row's predecessor in its bucket, or -1
+            before[1:] = members[:-1]
+            before[starts] = -1
+            before[starts[known]] = self.last[band][at[known]]
+            first = members[starts].astype(np.int64)
+            first[known] = self.first[band][at[known]]
+            first = first[run_of]
+            for partner, kept in ((before, before >= 0), (first, first != members)):
+                found.append(np.stack([partner[kept], members[kept].astype(np.int64)], axis=1))
+            self.last[band][at[known]] = members[ends[known]]
+            fresh = ~known
+            self.keys[band] = np.insert(self.keys[band], at[fresh], sorted_keys[starts[fresh]])
+            self.first[band] = np.insert(self.first[band], at[fresh], members[starts[fresh]])
+            self.last[band] = np.insert(self.last[band], at[fresh], members[ends[fresh]])
+        self.rows += m
+        pairs = np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
+        return np.unique(pairs, axis=0)
+
+
+def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last position of each run of equal values in a sorted array."""
+    n = len(sorted_keys)
+    if not n:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+    ends = np.concatenate([starts[1:], [n]]) - 1
+    return starts, ends

@@ -1,6 +1,6 @@
 """`link_pending`: cluster and link every message and photo not linked yet (incremental).
 
-Messages are sketched (in worker processes when there are many), then each batch is
+Messages are sketched (in one pool of worker processes per run when there are many), then each batch is
 clustered against everything linked before and linked to its contact entities in one
 transaction; stored photos are hashed and grouped afterwards. A bad photo or a huge
 message is skipped with a counted, logged reason; nothing else stops.
@@ -20,11 +20,14 @@ import numpy as np
 from sqlalchemy import Engine, func, insert, select
 
 from ..config import Settings
+from ..db import session_scope
 from ..schema import Cluster, Entity, LinkSketch, Message
 from ..text import signals as find_signals
 from .clusters import Index, cluster_new, join_pairs
 from .entities import (count_pending_photos, link_contacts, link_photos, load_photo_index, pending_photos,
                        photo_and_contact_pairs)
+from ..watchlist.match import WatchIndex, record_matches
+from ..watchlist.queue import escalate
 from .sketch import NUM_PERM, Sketch, Sketcher, to_bytes
 
 log = logging.getLogger("detector.link")
@@ -51,6 +54,7 @@ class LinkSummary:
     entities: int = 0
     messages_linked: int = 0
     photos_hashed: int = 0
+    watchlist_matches: int = 0  # listing photos found on a missing-person watchlist (detector.watchlist)
     clusters_created: int = 0
     clusters_merged: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
@@ -66,17 +70,31 @@ def _sketch_chunk(texts: list[str]) -> list[Sketch]:
     global _worker_sketcher
     if _worker_sketcher is None:
         _worker_sketcher = Sketcher()
-    return [_worker_sketcher.sketch(t) for t in texts]
+    return _worker_sketcher.sketch_many(texts)
 
 
-def sketch_all(texts: list[str], workers: int | None = None) -> list[Sketch]:
-    """Sketches of `texts`, in worker processes when there are many and more than one core."""
-    workers = workers or os.cpu_count() or 1
-    if len(texts) < PARALLEL_FROM or workers < 2:
-        return _sketch_chunk(texts)
-    parts = [texts[i : i + WORK_CHUNK] for i in range(0, len(texts), WORK_CHUNK)]
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        return [s for part in pool.map(_sketch_chunk, parts) for s in part]
+class SketchWorkers:
+    """Sketches texts: in worker processes when there are many and more than one core; the
+    pool starts at the first large batch and serves every later batch of the run."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "SketchWorkers":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def sketch(self, texts: list[str]) -> list[Sketch]:
+        if len(texts) < PARALLEL_FROM or self.workers < 2:
+            return _sketch_chunk(texts)
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        parts = [texts[i : i + WORK_CHUNK] for i in range(0, len(texts), WORK_CHUNK)]
+        return [s for part in self._pool.map(_sketch_chunk, parts) for s in part]
 
 
 def _unlinked() -> Any:
@@ -89,8 +107,9 @@ def count_pending(engine: Engine) -> int:
                             .where(Message.kind == "message", _unlinked())).scalar_one()
 
 
-def _link_batch(engine: Engine, index: Index, rows: list[Any], summary: LinkSummary, skipped: Counter[str]) -> None:
-    sketches = sketch_all([r.text or "" for r in rows])
+def _link_batch(engine: Engine, index: Index, workers: SketchWorkers, rows: list[Any], summary: LinkSummary,
+                skipped: Counter[str]) -> None:
+    sketches = workers.sketch([r.text or "" for r in rows])
     usable = [(r.id, s.signature) for r, s in zip(rows, sketches) if s.signature is not None]
     for row, sketch in zip(rows, sketches):
         if sketch.skipped == "huge_message":
@@ -128,21 +147,23 @@ def link_pending(engine: Engine, settings: Settings, *, progress: LinkProgress |
             progress.start(count_pending(engine) + count_pending_photos(conn))
         index = Index.load(conn)
     last_id = 0
-    while True:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(Message.id, Message.text, Message.signals)
-                .where(Message.kind == "message", Message.id > last_id, _unlinked())
-                .order_by(Message.id).limit(batch_size)
-            ).all()
-        if not rows:
-            break
-        last_id = rows[-1].id
-        _link_batch(engine, index, rows, summary, skipped)
-        if progress is not None:
-            progress.advance(len(rows))
+    with SketchWorkers() as workers:
+        while True:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    select(Message.id, Message.text, Message.signals)
+                    .where(Message.kind == "message", Message.id > last_id, _unlinked())
+                    .order_by(Message.id).limit(batch_size)
+                ).all()
+            if not rows:
+                break
+            last_id = rows[-1].id
+            _link_batch(engine, index, workers, rows, summary, skipped)
+            if progress is not None:
+                progress.advance(len(rows))
     with engine.connect() as conn:
         photo_index = load_photo_index(conn)
+        watchlists = WatchIndex.load(conn)
     while True:
         with engine.begin() as conn:
             rows = pending_photos(conn, PHOTO_BATCH)
@@ -151,10 +172,15 @@ def link_pending(engine: Engine, settings: Settings, *, progress: LinkProgress |
             result = link_photos(conn, photo_index, settings.evidence_dir, rows,
                                  progress.advance if progress is not None else None)
             changes = join_pairs(conn, photo_and_contact_pairs(conn, result.entities))
+            found = record_matches(conn, watchlists, result.prints)
         summary.clusters_created += changes.created
         summary.clusters_merged += changes.merged
         summary.photos_hashed += result.hashed
+        summary.watchlist_matches += found
         skipped.update(result.skipped)
+    if len(watchlists):
+        with session_scope(engine) as session:
+            escalate(session)  # matched messages scored since the last run become critical items too
     with engine.connect() as conn:
         summary.clusters = conn.execute(select(func.count()).select_from(Cluster).where(Cluster.size > 1)).scalar_one()
         summary.entities = conn.execute(select(func.count()).select_from(Entity).where(Entity.size > 1)).scalar_one()

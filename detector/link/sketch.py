@@ -1,8 +1,9 @@
 """Character shingles of the normalised text and their MinHash signatures (datasketch).
 
 Character shingles work in every script (Arabic, Kurdish, Persian, Latin) without a
-tokenizer. Shingles are hashed to 32 bits with a vectorised rolling hash, then fed to a
-`datasketch.MinHash` (affine32 scheme); the signature is kept as `num_perm` uint32 values.
+tokenizer. Shingles are hashed to 32 bits with a vectorised rolling hash; the signature is
+datasketch's `MinHash` (affine32 scheme) of them, computed for many texts at once, kept as
+`num_perm` uint32 values.
 """
 
 from __future__ import annotations
@@ -51,24 +52,86 @@ class Sketch:
 
 
 class Sketcher:
-    """Turns texts into MinHash signatures; one datasketch MinHash reused for speed."""
+    """Turns texts into MinHash signatures, many texts at a time.
+
+    The signatures are datasketch's (`MinHash(num_perm, seed, hashfunc=int)` updated with
+    `shingle_hashes`): its permutations, its MurmurHash3 pre-mix and its affine32 arithmetic,
+    applied with numpy to every shingle of a batch at once. A minimum over repeated shingles
+    equals the minimum over distinct ones, so a batch needs no de-duplication.
+    """
+
+    CHUNK = 400  # texts per numpy pass (bounds the (shingles, num_perm) matrix)
 
     def __init__(self, num_perm: int = NUM_PERM, seed: int = SEED, k: int = SHINGLE) -> None:
         self.k = k
-        self._minhash = MinHash(num_perm=num_perm, seed=seed, hashfunc=int)
+        reference = MinHash(num_perm=num_perm, seed=seed, hashfunc=int)
+        a, b = reference.permutations
+        self._a, self._b = a.astype(np.uint32), b.astype(np.uint32)
+        self._empty = reference.hashvalues.astype(np.uint32, copy=True)
 
     def signature_of(self, folded: str) -> np.ndarray:
-        self._minhash.clear()
-        self._minhash.update_batch(shingle_hashes(folded, self.k).tolist())
-        return self._minhash.hashvalues.astype(np.uint32, copy=True)
+        return self._signatures([shingle_hashes(folded, self.k)])[0]
+
+    def _signatures(self, hashes: list[np.ndarray]) -> np.ndarray:
+        """(len(hashes), num_perm) signatures of texts given as arrays of 32-bit shingle hashes."""
+        out = np.tile(self._empty, (len(hashes), 1))
+        sizes = np.array([len(h) for h in hashes], dtype=np.int64)
+        filled = np.flatnonzero(sizes)
+        if not len(filled):
+            return out
+        values = _fmix32(np.concatenate([hashes[i] for i in filled]).astype(np.uint32))
+        starts = np.concatenate([[0], np.cumsum(sizes[filled])[:-1]])
+        with np.errstate(over="ignore"):
+            permuted = values[:, None] * self._a + self._b
+        out[filled] = np.minimum.reduceat(permuted, starts, axis=0)
+        return out
 
     def sketch(self, text: str) -> Sketch:
-        if len(text) > MAX_CHARS:
-            return Sketch(None, "huge_message")
-        folded = fold(text)
-        if len(folded) < MIN_CHARS:
-            return Sketch(None, "short")
-        return Sketch(self.signature_of(folded))
+        return self.sketch_many([text])[0]
+
+    def sketch_many(self, texts: list[str]) -> list[Sketch]:
+        """Sketches of `texts`, in order."""
+        out: list[Sketch] = []
+        for start in range(0, len(texts), self.CHUNK):
+            part = texts[start : start + self.CHUNK]
+            folded = [fold(t) if len(t) <= MAX_CHARS else None for t in part]
+            usable = [i for i, f in enumerate(folded) if f is not None and len(f) >= MIN_CHARS]
+            signatures = iter(self._signatures(_shingles_of_many([folded[i] for i in usable], self.k)))
+            for f in folded:
+                if f is None:
+                    out.append(Sketch(None, "huge_message"))
+                elif len(f) < MIN_CHARS:
+                    out.append(Sketch(None, "short"))
+                else:
+                    out.append(Sketch(next(signatures)))
+        return out
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """datasketch's MurmurHash3 32-bit finalizer (its pre-mix for the affine32 scheme)."""
+    with np.errstate(over="ignore"):
+        values = values ^ (values >> np.uint32(16))
+        values = values * np.uint32(0x85EBCA6B)
+        values = values ^ (values >> np.uint32(13))
+        values = values * np.uint32(0xC2B2AE35)
+        return values ^ (values >> np.uint32(16))
+
+
+def _shingles_of_many(folded: list[str], k: int) -> list[np.ndarray]:
+    """`shingle_hashes` of each text (repeats kept), from one rolling hash over all of them;
+    every text is at least `k` characters long."""
+    if not folded:
+        return []
+    codes = np.frombuffer("".join(folded).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    n = len(codes) - k + 1
+    acc = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(k):
+            acc = acc * _MULT + codes[j : j + n]
+        acc = (acc ^ (acc >> np.uint64(29))) * _MIX
+    hashes = (acc >> np.uint64(32)).astype(np.uint32)
+    ends = np.cumsum([len(f) for f in folded])
+    return [hashes[end - len(f) : end - k + 1] for f, end in zip(folded, ends)]
 
 
 def to_bytes(signature: np.ndarray) -> bytes:
