@@ -13,6 +13,8 @@ from sqlalchemy import Engine, bindparam, func, select, update
 
 from ..gc_pause import cyclic_gc_paused
 from ..schema import Message
+from ..search.index import write_bodies
+from ..search.terms import index_body
 
 BATCH_SIZE = 1000
 message_t = Message.__table__
@@ -25,7 +27,8 @@ def count_pending(engine: Engine) -> int:
 
 
 def analyse_pending(engine: Engine, *, batch_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None) -> int:
-    """Fill language, language_confidence and signals for every message lacking them; returns the count."""
+    """Fill language, language_confidence and signals for every message lacking them, and
+    (re)write its search words; returns the count."""
     from ..text import analyse
 
     done = 0
@@ -41,7 +44,8 @@ def analyse_pending(engine: Engine, *, batch_size: int = BATCH_SIZE, progress: C
             if not rows:
                 return done
             with cyclic_gc_paused():
-                values = [_analysed(row.id, analyse(row.text)) for row in rows]
+                results = [(row.id, analyse(row.text)) for row in rows]
+                values = [_analysed(mid, result) for mid, result in results]
             conn.execute(
                 update(message_t)
                 .where(message_t.c.id == bindparam("mid"))
@@ -52,6 +56,7 @@ def analyse_pending(engine: Engine, *, batch_size: int = BATCH_SIZE, progress: C
                 ),
                 values,
             )
+            write_bodies(conn, [(v["mid"], index_body(r.normalised.text, v["signals"])) for v, (_, r) in zip(values, results)])
         last_id = rows[-1].id
         done += len(rows)
         if progress is not None:
