@@ -11,7 +11,7 @@ from detector.db import session_scope
 from detector.errors import ConfigError, NotFoundError
 from detector.schema import AuditEvent, Message, Score, Source, ExportFile
 from reports.cases import NotReferable, get_case, open_case
-from reports_support import confirm, decide
+from reports_support import decide
 
 
 def _store_message(engine, text: str) -> int:

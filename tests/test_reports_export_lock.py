@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select

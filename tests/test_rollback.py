@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from detector.classify.evaluate import Labelled
-from detector.classify.promotion import promote, rollback
+from detector.classify.promotion import promote
 from detector.classify.registry import load_model, npz_bytes, open_folder, write_folder
 from detector.classify.scoring import score_unscored
 from detector.cli import main

@@ -126,8 +126,9 @@ def _fit_transformer(
     p_val: np.ndarray, seed: int, stage: Stage,
 ) -> tuple[Any, CascadeParams, dict[str, bytes], np.ndarray]:
     """Train the head on a balanced sample of the training messages it will judge (those `routed`
-    by their structure; masked views); combination and the minor floor from validation. Returns the tier, the cascade numbers, the head's files and the
-    validation's final scores (before the floor, which needs the threshold)."""
+    by their structure; masked views); combination and the minor floor from validation. Returns the
+    tier, the cascade numbers, the head's files and the validation's final scores (before the floor,
+    which needs the threshold)."""
     from .transformer_tier import TransformerTier
 
     sample = _transformer_sample(y_train, seed, TRANSFORMER_TRAIN_CAP)
