@@ -51,3 +51,10 @@ def test_simulate_refuses_bad_checkpoints_in_one_line() -> None:
     result = CliRunner().invoke(main, ["simulate", "--checkpoints", "ten,20", "--no-plot"])
     assert result.exit_code == 2 and "give label counts separated by commas" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_checkpoint_beyond_the_stream_is_refused_instead_of_refitting_forever() -> None:
+    """More labels asked than the stream holds: the loop could never reach them (it refitted forever)."""
+    result = CliRunner().invoke(main, ["simulate", "--corpus-size", "3000", "--checkpoints", "0,5000", "--no-plot"])
+    assert result.exit_code == 1 and "fewer than the checkpoint 5000" in result.output
+    assert "Traceback" not in result.output

@@ -148,6 +148,9 @@ def run_simulation(config: SimulationConfig = SimulationConfig(), progress: Prog
     progress(f"analysing {len(train) + len(val) + len(stream)} messages")
     base, calib, analysed = analyse_all([e.text for e in train]), analyse_all([e.text for e in val]), analyse_all([e.text for e in stream])
     labels = np.array([e.label for e in stream])
+    if max(config.checkpoints, default=0) > len(pool_idx):
+        raise DetectorError(f"the stream holds {len(pool_idx)} messages to label, fewer than the checkpoint "
+                            f"{max(config.checkpoints)}: use a larger corpus or smaller checkpoints")
     result = SimulationResult(asdict(config), len(pool_idx), len(eval_idx), {s: {} for s in config.strategies})
     y_train = np.array([e.label for e in train])
     for repeat in range(config.repeats):
