@@ -107,3 +107,10 @@ def login(client: TestClient, name: str, password: str = PASSWORD) -> Any:
     token = csrf_of(client)
     return client.post("/login", data={"name": name, "password": password, "csrf_token": token},
                        follow_redirects=False)
+
+
+def client_for(app: Any, name: str) -> TestClient:
+    """A client of `app` logged in as `name`."""
+    client = TestClient(app)
+    assert login(client, name).status_code == 303
+    return client

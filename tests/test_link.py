@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import re
@@ -31,6 +30,7 @@ from detector.schema import AuditEvent, ClusterMember, Entity, LinkPhoto, LinkSk
 from detector.text import signals
 from labeling.app import create_app
 from labeling_support import Item, add_photo, csrf_of, login, make_users, store_items
+from photo_support import centre_crop, encoded
 
 SECRET = "s" * 40
 
@@ -168,25 +168,13 @@ def _photo(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
     return image
 
 
-def _encoded(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
-    out = io.BytesIO()
-    image.save(out, fmt, **options)
-    return out.getvalue()
-
-
-def _centre_crop(image: Image.Image, share: float) -> Image.Image:
-    w, h = image.size
-    dw, dh = round(w * share / 2), round(h * share / 2)
-    return image.crop((dw, dh, w - dw, h - dh))
-
-
 VARIANTS = {
-    "copy": lambda im: _encoded(im),
-    "cropped 10%": lambda im: _encoded(_centre_crop(im, 0.10)),
-    "resized": lambda im: _encoded(im.resize((320, 240))),
-    "jpeg q50": lambda im: _encoded(im, "JPEG", quality=50),
-    "rotated 90": lambda im: _encoded(im.rotate(90, expand=True)),
-    "all at once": lambda im: _encoded(_centre_crop(im, 0.10).resize((400, 300)).rotate(90, expand=True), "JPEG", quality=50),
+    "copy": lambda im: encoded(im),
+    "cropped 10%": lambda im: encoded(centre_crop(im, 0.10)),
+    "resized": lambda im: encoded(im.resize((320, 240))),
+    "jpeg q50": lambda im: encoded(im, "JPEG", quality=50),
+    "rotated 90": lambda im: encoded(im.rotate(90, expand=True)),
+    "all at once": lambda im: encoded(centre_crop(im, 0.10).resize((400, 300)).rotate(90, expand=True), "JPEG", quality=50),
 }
 
 
@@ -199,11 +187,11 @@ def test_altered_copies_of_a_photo_link_to_it_and_different_photos_do_not(engine
     names = ["original", *VARIANTS, "other 1", "other 2"]
     ids = store_items(engine, [Item(f"photo post {n}", channel=f"ch{i % 2}") for i, n in enumerate(names)])
     original = _photo(1)
-    media = {"original": add_photo(engine, settings.evidence_dir, ids[0], _encoded(original))}
+    media = {"original": add_photo(engine, settings.evidence_dir, ids[0], encoded(original))}
     for message_id, (name, make) in zip(ids[1:], VARIANTS.items()):
         media[name] = add_photo(engine, settings.evidence_dir, message_id, make(original))
-    media["other 1"] = add_photo(engine, settings.evidence_dir, ids[-2], _encoded(_photo(2)))
-    media["other 2"] = add_photo(engine, settings.evidence_dir, ids[-1], _encoded(_photo(3), "JPEG", quality=50))
+    media["other 1"] = add_photo(engine, settings.evidence_dir, ids[-2], encoded(_photo(2)))
+    media["other 2"] = add_photo(engine, settings.evidence_dir, ids[-1], encoded(_photo(3), "JPEG", quality=50))
     summary = link_pending(engine, settings)
     assert summary.photos_hashed == len(names) and summary.skipped == {}
     entity = {name: _photo_entity(engine, m) for name, m in media.items()}
@@ -217,10 +205,10 @@ def test_altered_copies_of_a_photo_link_to_it_and_different_photos_do_not(engine
 
 def test_a_photo_added_later_joins_the_entity_of_its_original(engine, settings):
     first = store_items(engine, [Item("first post")])
-    add_photo(engine, settings.evidence_dir, first[0], _encoded(_photo(7)))
+    add_photo(engine, settings.evidence_dir, first[0], encoded(_photo(7)))
     link_pending(engine, settings)
     later = store_items(engine, [Item("repost", channel="later")], model_version="test-2")
-    media = add_photo(engine, settings.evidence_dir, later[0], _encoded(_photo(7).rotate(90, expand=True), "JPEG", quality=50))
+    media = add_photo(engine, settings.evidence_dir, later[0], encoded(_photo(7).rotate(90, expand=True), "JPEG", quality=50))
     summary = link_pending(engine, settings)
     assert summary.photos_hashed == 1 and summary.entities == 1
     with session_scope(engine) as s:
@@ -232,11 +220,11 @@ def test_bad_photos_and_huge_messages_are_counted_and_skipped_not_fatal(engine, 
     ids = store_items(engine, [Item("not an image"), Item("bomb"), Item("gone"), Item("fine"),
                                Item("x" * (sk.MAX_CHARS + 1))])
     add_photo(engine, settings.evidence_dir, ids[0], b"<html>this is not an image</html>")
-    add_photo(engine, settings.evidence_dir, ids[1], _encoded(Image.new("L", (400, 400))))
-    missing = add_photo(engine, settings.evidence_dir, ids[2], _encoded(_photo(4)))
+    add_photo(engine, settings.evidence_dir, ids[1], encoded(Image.new("L", (400, 400))))
+    missing = add_photo(engine, settings.evidence_dir, ids[2], encoded(_photo(4)))
     with session_scope(engine) as s:
         (Path(settings.evidence_dir) / s.get(Media, missing).stored_path).unlink()
-    good = add_photo(engine, settings.evidence_dir, ids[3], _encoded(_photo(5, (90, 90))))
+    good = add_photo(engine, settings.evidence_dir, ids[3], encoded(_photo(5, (90, 90))))
     summary = link_pending(engine, settings)
     assert summary.skipped == {"not_an_image": 1, "decompression_bomb": 1, "missing_file": 1, "huge_message": 1}
     assert summary.photos_hashed == 1 and summary.messages_linked == len(ids)

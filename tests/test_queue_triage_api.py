@@ -17,7 +17,7 @@ from detector.db import session_scope
 from detector.schema import AuditEvent, Case, CaseMessage, Label, QueueItem
 from detector.text.display import Segment, is_number_run, segments
 from labeling.app import create_app
-from labeling_support import PASSWORD, Item, csrf_of, login, make_users, store_items
+from labeling_support import PASSWORD, Item, client_for, csrf_of, make_users, store_items
 
 SECRET = "q" * 40
 
@@ -30,10 +30,6 @@ def app(db_url, tmp_path):
     application.state.engine.dispose()
 
 
-def client_for(app, name: str) -> TestClient:
-    client = TestClient(app)
-    assert login(client, name).status_code == 303
-    return client
 
 
 def version_on(client: TestClient, message_id: int) -> int:

@@ -14,7 +14,7 @@ from detector.config import Settings
 from labeling.app import create_app
 from labeling.stats import (Agreement, LabelRow, PairAgreement, agreement_of, analyst_pairs, final_decisions,
                             language_agreements, per_person, reviewer_agreements, reviewer_pairs)
-from labeling_support import Item, csrf_of, login, make_users, store_items
+from labeling_support import Item, client_for, csrf_of, make_users, store_items
 
 
 def row(mid: int, name: str, decision: str, role: str = "analyst", language: str = "ar") -> LabelRow:
@@ -59,10 +59,6 @@ def app(db_url, tmp_path):
     application.state.engine.dispose()
 
 
-def client_for(app, name: str) -> TestClient:
-    client = TestClient(app)
-    assert login(client, name).status_code == 303
-    return client
 
 
 def decide(client: TestClient, mid: int, decision: str, role: str = "analyst") -> None:

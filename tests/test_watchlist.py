@@ -3,7 +3,6 @@ critical queue items, and the item page's panel (escaped). Real SQLite and Postg
 
 from __future__ import annotations
 
-import io
 import json
 import random
 
@@ -25,6 +24,7 @@ from detector.watchlist.hashes import BadLine, parse_line
 from labeling.app import create_app
 from labeling.queue import refresh_queue
 from labeling_support import Item, add_photo, age_signal, login, make_users, store_items
+from photo_support import centre_crop, encoded
 
 SECRET = "s" * 40
 
@@ -37,18 +37,6 @@ def settings(db_url, tmp_path) -> Settings:
 def _photo(seed: int) -> Image.Image:
     """A synthetic picture (coloured shapes, never a person), as the linking tests use."""
     return sample_photo(random.Random(seed), (640, 480))
-
-
-def _encoded(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
-    out = io.BytesIO()
-    image.save(out, fmt, **options)
-    return out.getvalue()
-
-
-def _centre_crop(image: Image.Image, share: float) -> Image.Image:
-    w, h = image.size
-    dw, dh = round(w * share / 2), round(h * share / 2)
-    return image.crop((dw, dh, w - dw, h - dh))
 
 
 def _cli(settings: Settings, *args: str):
@@ -66,8 +54,8 @@ def _list_of_two_photos(engine, settings, folder, name: str = "Sinjar families")
     assert _cli(settings, "add", name, "--owner", "Rescue Network").exit_code == 0
     folder.mkdir()
     photos = [_photo(1), _photo(2)]
-    (folder / "MP-0001.png").write_bytes(_encoded(photos[0]))
-    (folder / "MP-0002.jpg").write_bytes(_encoded(photos[1], "JPEG", quality=90))
+    (folder / "MP-0001.png").write_bytes(encoded(photos[0]))
+    (folder / "MP-0002.jpg").write_bytes(encoded(photos[1], "JPEG", quality=90))
     result = _cli(settings, "import", name, str(folder))
     assert result.exit_code == 0, result.output
     return photos
@@ -99,8 +87,8 @@ def test_import_keeps_hashes_never_photos_and_refuses_bad_lines_one_each(engine,
     assert _cli(settings, "add", "Sinjar families", "--owner", "Rescue Network").exit_code == 0
     folder = tmp_path / "from-family"
     folder.mkdir()
-    photos = {"MP-0001.png": _encoded(_photo(1)), "MP-0002.jpg": _encoded(_photo(2), "JPEG", quality=90),
-              "Layla.png": _encoded(_photo(3))}
+    photos = {"MP-0001.png": encoded(_photo(1)), "MP-0002.jpg": encoded(_photo(2), "JPEG", quality=90),
+              "Layla.png": encoded(_photo(3))}
     for name, data in photos.items():
         (folder / name).write_bytes(data)
     (folder / "MP-0003.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
@@ -144,11 +132,11 @@ def test_listing_photos_on_a_watchlist_become_critical_items_whatever_their_scor
         Item(text + " 4", probability=0.95),  # an unrelated photo
         Item("girl 15 for sale", probability=0.99, signals=[age_signal("girl 15 for sale", 15)]),
     ])
-    add_photo(engine, settings.evidence_dir, ids[0], _encoded(photos[0], "JPEG", quality=40), "image/jpeg")
-    add_photo(engine, settings.evidence_dir, ids[1], _encoded(_centre_crop(photos[1], 0.1).rotate(90, expand=True),
+    add_photo(engine, settings.evidence_dir, ids[0], encoded(photos[0], "JPEG", quality=40), "image/jpeg")
+    add_photo(engine, settings.evidence_dir, ids[1], encoded(centre_crop(photos[1], 0.1).rotate(90, expand=True),
                                                               "JPEG", quality=60), "image/jpeg")
-    add_photo(engine, settings.evidence_dir, ids[2], _encoded(ImageOps.mirror(photos[0]).resize((320, 240))))
-    add_photo(engine, settings.evidence_dir, ids[3], _encoded(_photo(9)))
+    add_photo(engine, settings.evidence_dir, ids[2], encoded(ImageOps.mirror(photos[0]).resize((320, 240))))
+    add_photo(engine, settings.evidence_dir, ids[3], encoded(_photo(9)))
     summary = link_pending(engine, settings)
     assert summary.watchlist_matches == 3
     with session_scope(engine) as s:
@@ -166,8 +154,8 @@ def test_listing_photos_on_a_watchlist_become_critical_items_whatever_their_scor
 
 def test_the_backfill_matches_photos_stored_before_the_list(engine, settings, tmp_path):
     ids = store_items(engine, [Item("posted last year", probability=0.3, flagged=False), Item("other", probability=0.3)])
-    add_photo(engine, settings.evidence_dir, ids[0], _encoded(_photo(11).rotate(270, expand=True), "JPEG", quality=50))
-    add_photo(engine, settings.evidence_dir, ids[1], _encoded(_photo(6)))
+    add_photo(engine, settings.evidence_dir, ids[0], encoded(_photo(11).rotate(270, expand=True), "JPEG", quality=50))
+    add_photo(engine, settings.evidence_dir, ids[1], encoded(_photo(6)))
     link_pending(engine, settings)
     _partner(engine)
     assert _cli(settings, "add", "Partner list", "--owner", "Rescue Network").exit_code == 0
@@ -213,7 +201,7 @@ def test_the_item_page_shows_the_match_escaped(settings, tmp_path):
     hostile = '<b>Families</b> & "friends"'
     photos = _list_of_two_photos(engine, settings, tmp_path / "list", name=hostile)
     ids = store_items(engine, [Item("ask for prices", probability=0.1, flagged=False)])
-    add_photo(engine, settings.evidence_dir, ids[0], _encoded(photos[1], "JPEG", quality=50), "image/jpeg")
+    add_photo(engine, settings.evidence_dir, ids[0], encoded(photos[1], "JPEG", quality=50), "image/jpeg")
     link_pending(engine, settings)
     client = TestClient(app)
     assert login(client, "ann").status_code == 303

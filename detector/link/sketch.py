@@ -34,13 +34,18 @@ def shingle_hashes(folded: str, k: int = SHINGLE) -> np.ndarray:
     codes = np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     if len(codes) < k:
         codes = np.concatenate([codes, np.zeros(k - len(codes), dtype=np.uint64)])
+    return np.unique(_rolling_hashes(codes, k))
+
+
+def _rolling_hashes(codes: np.ndarray, k: int) -> np.ndarray:
+    """The 32-bit hash of every k-gram of the code points `codes` (uint64), in order."""
     n = len(codes) - k + 1
     acc = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(k):
             acc = acc * _MULT + codes[j : j + n]
         acc = (acc ^ (acc >> np.uint64(29))) * _MIX
-    return np.unique((acc >> np.uint64(32)).astype(np.uint32))
+    return (acc >> np.uint64(32)).astype(np.uint32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,13 +128,7 @@ def _shingles_of_many(folded: list[str], k: int) -> list[np.ndarray]:
     if not folded:
         return []
     codes = np.frombuffer("".join(folded).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    n = len(codes) - k + 1
-    acc = np.zeros(n, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(k):
-            acc = acc * _MULT + codes[j : j + n]
-        acc = (acc ^ (acc >> np.uint64(29))) * _MIX
-    hashes = (acc >> np.uint64(32)).astype(np.uint32)
+    hashes = _rolling_hashes(codes, k)
     ends = np.cumsum([len(f) for f in folded])
     return [hashes[end - len(f) : end - k + 1] for f, end in zip(folded, ends)]
 
