@@ -19,7 +19,7 @@ from .errors import RateLimited
 
 ROLES = ("admin", "analyst", "reviewer")
 MIN_PASSWORD_LENGTH = 8
-DEFAULT_SETTINGS: dict[str, Any] = {"blur_photos": True, "break_minutes": 50}
+DEFAULT_SETTINGS: dict[str, Any] = {"blur_photos": True, "break_minutes": 50, "language": "en"}  # language: i18n.LANGUAGES
 _hasher = PasswordHasher()
 # A hash to verify against when the name is unknown, so timing does not reveal which names exist.
 _DUMMY_HASH = _hasher.hash("not a real password")

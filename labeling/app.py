@@ -26,7 +26,7 @@ from .accounts import LoginLimiter
 from .errors import BadRequest, CannotUndo, NotLoggedIn, RateLimited, StaleDecision
 from detector.text.display import segments, text_direction
 from .security import SECURITY_HEADERS, csrf_guard, session_secret
-from . import hosts, referrals
+from . import hosts, i18n, referrals
 from . import links
 from . import watchlist
 from .web import login_guard, login_to_save, render_error, router
@@ -49,9 +49,10 @@ STATUS_FOR_ERROR: dict[type[DetectorError], int] = {
 }
 
 
-# A path id that is not a number in range (`params.PathId`), in words.
-NOT_FOUND_WORDS = {"message_id": "No such item", "media_id": "No such photo", "cluster_id": "No such group of reposts",
-                   "entity_id": "No such shared contact or photo"}
+# A path id that is not a number in range (`params.PathId`), in words (translated on the error page).
+NOT_FOUND_WORDS = {"message_id": i18n.N_("No such item."), "media_id": i18n.N_("No such photo."),
+                   "cluster_id": i18n.N_("No such group of reposts."),
+                   "entity_id": i18n.N_("No such shared contact or photo.")}
 
 
 def status_for(error: DetectorError) -> int:
@@ -95,8 +96,8 @@ async def _validation_error(request: Request, error: Exception) -> Response:
     locations = [e.get("loc", ["?"]) for e in error.errors()]
     fields = ", ".join(str(loc[-1]) for loc in locations)
     if locations and all(loc[0] == "path" for loc in locations):
-        missing = NOT_FOUND_WORDS.get(str(locations[0][-1]), "Nothing is at this address")
-        return await _error_response(request, 404, f"{missing}.")
+        missing = NOT_FOUND_WORDS.get(str(locations[0][-1]), i18n.N_("Nothing is at this address."))
+        return await _error_response(request, 404, missing)
     return await _error_response(request, 400, f"missing or invalid form field: {fields}")
 
 
@@ -105,7 +106,13 @@ def _templates() -> Jinja2Templates:
         loader=jinja2.FileSystemLoader(PACKAGE_DIR / "templates"),
         autoescape=True,  # every template, whatever its name: message text is hostile
         undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
     )
+    # `_()`, `gettext` and `{% trans %}` in the language `i18n.use` chose for this render; newstyle
+    # gettext escapes every value put into a translation.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext_, i18n.ngettext_, newstyle=True, pgettext=i18n.pgettext_)
+    env.filters["tr"] = i18n.gettext_  # a word held in a variable (state, tag, ...): plain text, escaped
     env.globals["text_direction"] = text_direction  # dir= of every shown message text
     env.globals["segments"] = segments  # message text as escaped segments, numbers isolated (_text.html)
     return Jinja2Templates(env=env)

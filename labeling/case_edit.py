@@ -24,6 +24,7 @@ from reports.cases import add_masks, candidates, check_tlp, get_case, set_transl
 
 from .accounts import require_reviewer
 from .errors import BadRequest
+from .i18n import gettext_ as _
 from .params import fits, parse_int
 from .web import Ctx, logged_in, redirect
 
@@ -58,9 +59,13 @@ class Source:
         return candidates(ctx.db, message_ids=self.message_ids, cluster_id=self.cluster_id, entity_id=self.entity_id)
 
     def describe(self) -> str:
+        """Where the messages come from, in the interface language of the page being rendered."""
         if self.message_ids:
-            return f"{len(self.message_ids)} selected message{'' if len(self.message_ids) == 1 else 's'}"
-        return f"cluster {self.cluster_id}" if self.cluster_id is not None else f"entity {self.entity_id}"
+            n = len(self.message_ids)
+            return _("1 selected message") if n == 1 else _("%(n)s selected messages") % {"n": n}
+        if self.cluster_id is not None:
+            return _("cluster %(id)s") % {"id": self.cluster_id}
+        return _("entity %(id)s") % {"id": self.entity_id}
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,7 @@ def translate(request: Request, ref: str, message_id: str = Form(""), translatio
         target = case_for(ctx, ref)
         number = parse_int(message_id, "message_id")
         set_translation(ctx.db, ctx.user.name, target, number, translation[:MAX_TRANSLATION])
-        request.session["flash"] = f"Saved the translation of message {number}."
+        request.session["flash"] = ctx.words.gettext("Saved the translation of message %(id)s.") % {"id": number}
         return redirect(f"/cases/{target.ref}#message-{number}")
 
 
@@ -162,7 +167,8 @@ def mask(request: Request, ref: str, values: str = Form("")) -> Response:
         if not wanted:
             raise BadRequest("write the values to mask, one a line")
         add_masks(ctx.db, ctx.user.name, target, wanted)
-        request.session["flash"] = f"{len(wanted)} value{'' if len(wanted) == 1 else 's'} will be masked."
+        request.session["flash"] = (ctx.words.gettext("1 value will be masked.") if len(wanted) == 1 else
+                                    ctx.words.gettext("%(n)s values will be masked.") % {"n": len(wanted)})
         return redirect(f"/cases/{target.ref}#masks")
 
 
@@ -173,5 +179,5 @@ def unmask(request: Request, ref: str, value: str = Form("")) -> Response:
         if value.strip() not in (target.masked or []):
             raise BadRequest("that value is not masked in this case")
         remove_masks(ctx.db, ctx.user.name, target, [value])
-        request.session["flash"] = "That value is no longer masked."
+        request.session["flash"] = ctx.words.gettext("That value is no longer masked.")
         return redirect(f"/cases/{target.ref}#masks")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -21,6 +22,7 @@ from detector.db import session_scope
 from detector.errors import NotFoundError, PermissionDenied
 from detector.schema import Media, Message, QueueItem, Score, Source, User
 
+from . import i18n
 from . import queue as q
 from .accounts import authenticate, change_settings, get_user, label_role, require_reviewer, user_settings
 from .audit import record_event
@@ -82,18 +84,29 @@ class Ctx:
     db: Session
     user: User
 
+    @property
+    def words(self) -> gettext.NullTranslations:
+        """The user's interface language, for words made in Python (notices)."""
+        return i18n.translations(i18n.normalise_language(user_settings(self.user)["language"]))
+
     def render(self, template: str, status_code: int = 200, **values: Any) -> Response:
         """A page for the logged-in user, with this session's notice ("saved") and undo offer."""
         undo = _undo_stack(self.request)
         return render(self.request, template, status_code, user=self.user, flash=self.request.session.pop("flash", ""),
-                      undo_label=_describe(undo[-1][1], undo[-1][2]) if undo else "", **values)
+                      undo_label=_describe(undo[-1][1], undo[-1][2], self.words) if undo else "", **values)
 
 
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
     templates = request.app.state.templates
     values.setdefault("user", None)
     settings = user_settings(values["user"]) if values["user"] else {}
-    context = {"csrf": csrf_token(request), "settings": settings, "state_titles": STATE_TITLES, **values}
+    language = (i18n.normalise_language(settings["language"]) if settings
+                else i18n.from_accept_language(request.headers.get("accept-language", "")))
+    i18n.use(language)  # the template renders in this thread, inside TemplateResponse
+    context = {"csrf": csrf_token(request), "settings": settings, "state_titles": STATE_TITLES,
+               "lang": language, "dir": i18n.direction(language), "languages": i18n.LANGUAGES,
+               "decision_titles": DECISION_TITLES, "decision_words": i18n.DECISION_WORDS, "tag_titles": TAG_TITLES,
+               **values}
     return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
@@ -362,7 +375,8 @@ def item_page(request: Request, message_id: PathId) -> Response:
             message_segments=segments(message.text, message.signals), before=before, after=after,
             photos=photos, other_media=[m for m in message.media if m not in photos],
             revealed=revealed_ids(request),  # this session's reveals only (never a query parameter)
-            history=history, counting={lab.id for lab in deciding_labels(history)}, tags=TAGS, tag_titles=TAG_TITLES, mine=mine, version=decision_version(ctx.db, message_id),
+            history=history, counting={lab.id for lab in deciding_labels(history)}, tags=TAGS, tag_titles=TAG_TITLES,
+            mine=mine, version=decision_version(ctx.db, message_id),
             ticked=set(mine.tags) if mine else ({"minor"} if item.minor else set()),
             left=left, total=left + _decided(request),
             role=label_role(ctx.user), query=flt.query_string(),
@@ -392,14 +406,18 @@ def _undo_stack(request: Request) -> list[list[Any]]:
     return [e for e in stack if isinstance(e, list) and len(e) == 3] if isinstance(stack, list) else []
 
 
-def _describe(message_id: int, decision: str) -> str:
-    return f"{DECISION_TITLES.get(decision, decision)} on item {message_id}"
+def _describe(message_id: int, decision: str, words: gettext.NullTranslations) -> str:
+    """A decision in words ("Listing on item 12"), in the user's interface language."""
+    return words.gettext("%(decision)s on item %(id)s") % {
+        "decision": words.gettext(DECISION_TITLES.get(decision, decision)), "id": message_id}
 
 
 def _save(request: Request, pending: PendingDecision, then: Any, replay: bool = False) -> Response:
     """Record `pending` for the session's user, remember it for undo and a "saved" notice, then
     answer `then(ctx)`. A stale version (or, when replaying after login, any refusal) answers
     the "not saved" page that keeps the decision and note for another try."""
+    # a replayed decision (after a login) may also meet a message gone or a role lost: show it, never drop it
+    refused = (StaleDecision, BadRequest, NotFoundError, PermissionDenied) if replay else (StaleDecision,)
     try:
         with logged_in(request) as ctx:
             q.refresh_queue(ctx.db)
@@ -408,10 +426,11 @@ def _save(request: Request, pending: PendingDecision, then: Any, replay: bool = 
             q.release(ctx.db, ctx.user.id, pending.message_id)
             stack = _undo_stack(request) + [[label.id, pending.message_id, pending.decision]]
             request.session.update({"undo": stack[-UNDO_SIZE:], "decided": _decided(request) + 1,
-                                    "flash": f"Saved{' after login' if replay else ''}: "
-                                             f"{_describe(pending.message_id, pending.decision)}."})
+                                    "flash": (ctx.words.gettext("Saved after login: %(what)s.") if replay
+                                              else ctx.words.gettext("Saved: %(what)s.")) % {
+                                        "what": _describe(pending.message_id, pending.decision, ctx.words)}})
             return then(ctx)
-    except (StaleDecision, *((BadRequest, NotFoundError, PermissionDenied) if replay else ())) as exc:
+    except refused as exc:
         with logged_in(request) as ctx:
             version = decision_version(ctx.db, pending.message_id)
             retry = PendingDecision(pending.message_id, pending.decision, pending.role, pending.tags, pending.note,
@@ -432,7 +451,8 @@ def undo_last(request: Request) -> Response:
         label_id, message_id, decision = stack[-1]
         undo_decision(ctx.db, ctx.user, label_id)
         request.session.update({"decided": max(_decided(request) - 1, 0),
-                                "flash": f"Undone: {_describe(message_id, decision)}. Decide again."})
+                                "flash": ctx.words.gettext("Undone: %(what)s. Decide again.") % {
+                                    "what": _describe(message_id, decision, ctx.words)}})
         return redirect(_with_query(f"/items/{message_id}", flt))
 
 
@@ -514,11 +534,16 @@ def settings_page(request: Request) -> Response:
 
 
 @router.post("/settings")
-def save_settings(request: Request, blur_photos: str = Form(""), break_minutes: str = Form("0")) -> Response:
+def save_settings(request: Request, blur_photos: str = Form(""), break_minutes: str = Form("0"),
+                  language: str = Form("")) -> Response:
+    """Save the preferences; a form without `language` keeps the interface language."""
     if not fits(break_minutes, 0, 480):
         raise BadRequest("break reminder must be a number of minutes between 0 (off) and 480")
+    if language and language not in i18n.LANGUAGES:
+        raise BadRequest(f"interface language must be one of {', '.join(i18n.LANGUAGES)}")
     with logged_in(request) as ctx:
-        change_settings(ctx.db, ctx.user, {"blur_photos": blur_photos == "on", "break_minutes": int(break_minutes)})
+        change_settings(ctx.db, ctx.user, {"blur_photos": blur_photos == "on", "break_minutes": int(break_minutes),
+                                           **({"language": language} if language else {})})
     return redirect("/settings?saved=1")
 
 

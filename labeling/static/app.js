@@ -159,7 +159,7 @@
 
   function update() {
     var ticked = Array.prototype.filter.call(boxes, function (box) { return box.checked; }).length;
-    count.textContent = ticked ? ticked + " ticked" : "";
+    count.textContent = ticked ? ticked + " " + (count.dataset.word || "ticked") : "";  // the word in the interface language
     form.querySelector("button").disabled = ticked === 0;
     all.checked = ticked === boxes.length;
   }
