@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_MODELS_DIR = REPO_ROOT / "models"
@@ -68,7 +69,7 @@ class Settings:
             max_text_chars=_positive_int("MAX_TEXT_CHARS", cls.max_text_chars),
         )
 
-    def with_(self, **changes: object) -> "Settings":
+    def with_(self, **changes: Any) -> "Settings":
         """A copy with some fields changed (None values are ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 

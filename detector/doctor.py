@@ -19,7 +19,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Engine, exists, func, inspect, select, text
 
@@ -200,8 +200,8 @@ def referenced_blobs(engine: Engine) -> dict[str, list[tuple[str, int, str | Non
                 refs.setdefault(path, []).append(("export_file", row_id, sha))
         if Media.__tablename__ in existing:
             query = select(Media.id, Media.sha256, Media.stored_path).where(Media.stored_path.is_not(None))
-            for row_id, sha, path in conn.execute(query):
-                refs.setdefault(path, []).append(("media", row_id, sha))
+            for media_id, media_sha, media_path in conn.execute(query):
+                refs.setdefault(cast(str, media_path), []).append(("media", media_id, media_sha))  # NULL paths are not selected
     return refs
 
 

@@ -9,11 +9,12 @@ Messages the model never scored keep their item until its new Score arrives (new
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, exists, func, select, update
+from sqlalchemy import CursorResult, Engine, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -85,11 +86,11 @@ def restore_queue(engine: Engine, version: str) -> QueueRestore:
             return (select(column).where(Score.message_id == QueueItem.message_id, Score.model_version == version)
                     .correlate(QueueItem))
 
-        unqueued = session.execute(
+        unqueued = cast(CursorResult[Any], session.execute(
             update(QueueItem).where(exists(mine(Score.id).where(Score.flagged.is_(False))))
             .values(flagged=False, score_id=mine(Score.id).scalar_subquery(),
                     probability=mine(Score.probability).scalar_subquery(), updated_at=datetime.now(timezone.utc))
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False))).rowcount
         never = session.scalar(select(func.count()).select_from(QueueItem).where(~exists(mine(Score.id)))) or 0
         _resume_after_newest(session)
     return QueueRestore(version, len(flagged), int(unqueued or 0), int(never))
@@ -100,7 +101,7 @@ def queue_critical(session: Session, rows: list[Any]) -> None:
     _queue(session, rows, critical=True)
 
 
-def _queue(session: Session, rows: list[Any], critical: bool = False) -> None:
+def _queue(session: Session, rows: Sequence[Any], critical: bool = False) -> None:
     """Upsert the rows as flagged items; new items take their review state from existing labels."""
     if not rows:
         return

@@ -180,11 +180,11 @@ def watch_pass(
         summary = ingest_inputs(engine, settings, todo, should_stop=should_stop)
         with engine.begin() as conn:
             for item in summary.inputs:
-                rel, sha, size = keys[item.path]
+                ledger_path, sha, size = keys[item.path]
                 conn.execute(
                     insert(InboxFile),
                     {
-                        "path": rel,
+                        "path": ledger_path,
                         "sha256": item.sha256 or sha,  # the bytes actually read, if they changed meanwhile
                         "size": item.size or size,
                         "status": "error" if item.error else "ingested",

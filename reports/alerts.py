@@ -78,8 +78,8 @@ def candidates(session: Session, message_ids: list[int]) -> list[Candidate]:
     for mid, label_tags in session.execute(select(Label.message_id, Label.tags).where(Label.message_id.in_(message_ids))):
         tags.setdefault(mid, set()).update(label_tags or [])
     scores: dict[int, Score] = {}
-    for score in session.scalars(select(Score).where(Score.message_id.in_(message_ids)).order_by(Score.created_at, Score.id)):
-        scores[score.message_id] = score
+    for stored in session.scalars(select(Score).where(Score.message_id.in_(message_ids)).order_by(Score.created_at, Score.id)):
+        scores[stored.message_id] = stored
     cases = _cases_of(session, message_ids)
     messages = session.scalars(select(Message).where(Message.id.in_(message_ids)).order_by(Message.id)
                                .options(selectinload(Message.source), selectinload(Message.export_file))).all()

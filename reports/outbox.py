@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any, cast
 
-from sqlalchemy import Engine, delete, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import CursorResult, Engine, delete, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from detector.db import session_scope
 from detector.errors import ConfigError
@@ -68,16 +69,24 @@ def _audit(session, actor: str, delivery: Delivery, action: str, **after: object
 def _claim(engine: Engine, delivery_id: int, now: datetime) -> bool:
     with session_scope(engine) as session:
         active = select(Partner.id).where(Partner.active.is_(True), Partner.removed_at.is_(None))
-        claimed = session.execute(
+        claimed = cast(CursorResult[Any], session.execute(
             update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "pending",
                                    Delivery.next_attempt_at <= now, Delivery.partner_id.in_(active))
-            .values(attempts=Delivery.attempts + 1, next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)))
+            .values(attempts=Delivery.attempts + 1, next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))))
         return claimed.rowcount == 1
+
+
+def _claimed(session: Session, delivery_id: int) -> Delivery:
+    """A delivery this process claimed, with its partner (deliveries are never deleted)."""
+    delivery = session.get(Delivery, delivery_id, options=[selectinload(Delivery.partner)])
+    if delivery is None:
+        raise LookupError(f"delivery {delivery_id} vanished after it was claimed")
+    return delivery
 
 
 def _withhold_if_unconfirmed(engine: Engine, actor: str, delivery_id: int) -> bool:
     with session_scope(engine) as session:
-        delivery = session.get(Delivery, delivery_id, options=[selectinload(Delivery.partner)])
+        delivery = _claimed(session, delivery_id)
         if delivery.kind in UNCHECKED_KINDS:
             return False
         ids = [item["message_id"] for item in json.loads(delivery.body).get("items", [])]
@@ -94,7 +103,7 @@ def _withhold_if_unconfirmed(engine: Engine, actor: str, delivery_id: int) -> bo
 def _record(engine: Engine, actor: str, delivery_id: int, now: datetime, policy: RetryPolicy,
             error: str | None) -> None:
     with session_scope(engine) as session:
-        delivery = session.get(Delivery, delivery_id, options=[selectinload(Delivery.partner)])
+        delivery = _claimed(session, delivery_id)
         if error is None:
             delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
             _audit(session, actor, delivery, "delivery_sent", channel=delivery.partner.channel, uid=delivery.uid)
@@ -128,7 +137,7 @@ def deliver(engine: Engine, delivery_id: int, *, smtp: SmtpSettings, actor: str,
         run.withheld.append(delivery_id)
         return run
     with session_scope(engine) as session:
-        delivery = session.get(Delivery, delivery_id, options=[selectinload(Delivery.partner)])
+        delivery = _claimed(session, delivery_id)
         session.expunge(delivery)
     try:
         send(delivery, smtp, _secret(delivery.partner.secret, box))

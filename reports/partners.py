@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from detector.config import Settings
@@ -165,8 +166,9 @@ def remove_partner(session: Session, actor: str, name: str, now: datetime | None
     partner = get_partner(session, name)
     partner.active, partner.secret = False, ""
     partner.removed_at = now or datetime.now(timezone.utc)
-    withdrawn = session.execute(update(Delivery).where(Delivery.partner_id == partner.id, Delivery.status == "pending")
-                                .values(status="withdrawn")).rowcount
+    withdrawn = cast(CursorResult[Any], session.execute(
+        update(Delivery).where(Delivery.partner_id == partner.id, Delivery.status == "pending")
+        .values(status="withdrawn"))).rowcount
     _audit(session, actor, partner, "partner_remove", deliveries_withdrawn=withdrawn)
     return withdrawn
 

@@ -16,8 +16,8 @@ PREVIEW_SIZE = 360
 
 def blurred_jpeg(data: bytes) -> bytes:
     """A heavily blurred, shrunken JPEG of an image (nothing recognisable survives)."""
-    with Image.open(io.BytesIO(data)) as image:
-        image = image.convert("RGB")
+    with Image.open(io.BytesIO(data)) as opened:
+        image = opened.convert("RGB")
         image.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))
         radius = max(8, max(image.size) // 12)
         out = io.BytesIO()

@@ -162,10 +162,10 @@ def redact_message(text: str, signals: list[dict[str, Any]], masks: Masks) -> tu
     for start, end, label in spans:
         text = text[:start] + label + text[end:]
     cleaned = []
-    for signal, label in zip(signals, labels):
+    for signal, signal_label in zip(signals, labels):
         clean = {k: v for k, v in signal.items() if k not in ("start", "end")}
-        if label:
-            clean.update(value=label, text=label)
+        if signal_label:
+            clean.update(value=signal_label, text=signal_label)
         elif isinstance(clean.get("text"), str):
             masked = mask_names(clean["text"], masks)
             if masked != clean["text"]:  # a marked place or username: its canonical value goes too

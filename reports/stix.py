@@ -20,7 +20,7 @@ the same objects (`modified` is the export time) rather than copies.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stix2
 from stix2.properties import StringProperty
@@ -48,6 +48,9 @@ LINK_SUBTYPES = ("telegram_link", "whatsapp_link", "url")
                             extension_name=PHONE_EXTENSION)
 class PhoneNumber:
     """A telephone number seen in a listing (E.164, as the text layer reads it)."""
+
+    if TYPE_CHECKING:  # the stix2 decorator makes the constructor (stix2 has no type hints)
+        def __init__(self, *, value: str, **common: Any) -> None: ...
 
 
 def tlp_marking(tlp: str) -> stix2.v21.MarkingDefinition:

@@ -59,7 +59,7 @@ def test_table_output_names_languages_and_the_keyword_baseline(tiny_model_dir, d
     path, _examples = data
     result = CliRunner().invoke(main, ["evaluate", str(path), "--model", str(tiny_model_dir)])
     assert result.exit_code == 0, result.output
-    assert "Language" in result.stdout and "keyword baseline" in result.stdout and "base F1" in result.stdout
+    assert "Language" in result.stdout and "keyword baseline" in result.stdout and "kw F1" in result.stdout
     assert "4 lines skipped" in result.stdout
 
 

@@ -124,7 +124,7 @@ def draw_sample(candidates: Iterable[Candidate], n: int, seed: int,
     sizes = {key: len(group) for key, group in strata.items()}
     alloc = allocate(sizes, {key: spread_guess([c.probability for c in group]) for key, group in strata.items()}, n)
     rng = np.random.default_rng(seed)
-    draws = []
+    draws: list[Draw] = []
     for key, group in strata.items():
         chosen = np.sort(rng.choice(len(group), size=alloc[key], replace=False))
         draws.extend(Draw(group[int(i)], key, len(group), alloc[key]) for i in chosen)

@@ -134,7 +134,7 @@ def audit_report(session: Session, round_: int | None = None, confidence: float 
     """Field recall of an audit round (the latest by default); NotFoundError when there is none."""
     round_ = latest_round(session) if round_ is None else round_
     strata = stratum_tallies(session, round_) if round_ is not None else []
-    if not strata:
+    if round_ is None or not strata:  # no round means no strata
         raise NotFoundError("no recall audit sample yet: run `detector audit sample` first"
                             if round_ is None else f"there is no audit round {round_}")
     names = {sid: name or chat for sid, name, chat in session.execute(select(Source.id, Source.name, Source.chat_id))}

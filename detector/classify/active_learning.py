@@ -23,9 +23,9 @@ N_FEATURES = 2**18
 def uncertainty(probabilities: Sequence[float], threshold: float | Sequence[float]) -> np.ndarray:
     """1 at the flag threshold, 0 at certainty (distance to the threshold, scaled to its side)."""
     p = np.asarray(probabilities, dtype=np.float64)
-    threshold = np.asarray(threshold, dtype=np.float64)
-    span = np.where(p >= threshold, 1.0 - threshold, threshold)
-    return 1.0 - np.abs(p - threshold) / np.maximum(span, 1e-9)
+    t = np.asarray(threshold, dtype=np.float64)
+    span = np.where(p >= t, 1.0 - t, t)
+    return 1.0 - np.abs(p - t) / np.maximum(span, 1e-9)
 
 
 def char_vectors(texts: Sequence[str]) -> sp.csr_matrix:

@@ -120,7 +120,7 @@ def cascade_scores(
     asked = mask & ~sure_yes & ~sure_no
     if asked.any():
         rows = np.flatnonzero(asked)
-        unique, inverse = np.unique(np.array([meaning_text(i) for i in rows], dtype=object), return_inverse=True)
+        unique, inverse = np.unique(np.array([meaning_text(int(i)) for i in rows], dtype=np.object_), return_inverse=True)
         p_trans = transformer.predict_proba(list(unique))[:, 1][inverse]  # reposts are read once
         p_meaning[rows] = p_trans
         final[rows] = sigmoid(base[rows] + params.w_transformer * meaning_logit(p_trans))

@@ -21,6 +21,10 @@ _QMAX = 127.0
 class RowwiseInt8Linear(torch.nn.Module):
     """A Linear with int8 weights (per output channel) and int8 activations (per token row)."""
 
+    weight_t: torch.Tensor  # buffers registered in __init__
+    weight_scale: torch.Tensor
+    bias: torch.Tensor
+
     def __init__(self, linear: torch.nn.Linear) -> None:
         super().__init__()
         weight = linear.weight.detach().float()

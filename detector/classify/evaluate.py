@@ -55,7 +55,7 @@ def read_labelled(path: str | Path) -> tuple[list[Labelled], int]:
     files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
     for row in (row for file in files for row in json_objects(file)):
         label = parse_label(row.get("label")) if row is not None else None
-        if label is None or not isinstance(row.get("text"), str):
+        if row is None or label is None or not isinstance(row.get("text"), str):
             skipped += 1
             continue
         lang, kind, context = row.get("lang"), row.get("kind"), row.get("context")
@@ -104,7 +104,9 @@ def evaluate_records(model: Any, records: Sequence[Labelled], baseline: Callable
                      progress: Callable[[int], None] | None = None, batch_size: int = 512) -> dict[str, Any]:
     """Score the records with `model` and the keyword baseline; metrics overall, by language, by kind."""
     if baseline is None:
-        from .baseline import keyword_alert as baseline
+        from .baseline import keyword_alert
+
+        baseline = keyword_alert
     texts = [r.text for r in records]
     contexts = [list(r.context) for r in records]
     scores = np.zeros(len(texts))

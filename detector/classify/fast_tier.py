@@ -133,8 +133,8 @@ class FastTier(ClassifierMixin, BaseEstimator):
         return sp.hstack([grams, signals], format="csr")
 
     # ------------------------------------------------------------------ estimator
-    def fit(self, X: Sequence[Any], y: Sequence[int], *, X_calib: Sequence[Any] | None = None,
-            y_calib: Sequence[int] | None = None) -> "FastTier":
+    def fit(self, X: Sequence[Any], y: Sequence[int] | np.ndarray, *, X_calib: Sequence[Any] | None = None,
+            y_calib: Sequence[int] | np.ndarray | None = None) -> "FastTier":
         """Fit on (X, y); calibrate on (X_calib, y_calib), or on X itself when none is given."""
         analyses = analyse_all(X)
         labels = np.asarray(y, dtype=np.int64)
@@ -180,6 +180,8 @@ class FastTier(ClassifierMixin, BaseEstimator):
                 masked = [model_view(a) for a in chunk]
                 texts = [ngram_text(m.text) for m in masked]
                 signals = signal_matrix(chunk, masked)
+                sums: np.ndarray | int  # sum() of no views would be 0
+                counts: np.ndarray | int
                 if explain:
                     views = self._views(texts)
                     sums = sum(np.bincount(v.rows, weights=self.ngram_coef_[v.cols], minlength=len(chunk)) for v in views)

@@ -34,7 +34,8 @@ SAFE_SUFFIXES = (".json", ".npz", ".npy", ".safetensors", ".md", ".txt", ".model
 def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
     """Numpy arrays as the bytes of an .npz file (no object arrays, so no pickle)."""
     buffer = io.BytesIO()
-    np.savez(buffer, **{name: np.asarray(value) for name, value in arrays.items()})
+    named: dict[str, Any] = {name: np.asarray(value) for name, value in arrays.items()}  # savez's stub types **kwds as its flags
+    np.savez(buffer, **named)
     return buffer.getvalue()
 
 

@@ -67,8 +67,8 @@ def labelled_messages(engine: Engine) -> list[LabelledMessage]:
             select(Label.message_id, Label.role, Label.decision, Label.created_at, Label.id).order_by(Label.id)
         ):
             by_message.setdefault(message_id, []).append((role, decision, created_at, label_id))
-        resolved = {m: resolve_decision(rows) for m, rows in by_message.items()}
-        ids = sorted(m for m, label in resolved.items() if label is not None)
+        resolved = {m: label for m, rows in by_message.items() if (label := resolve_decision(rows)) is not None}
+        ids = sorted(resolved)
         out = []
         for start in range(0, len(ids), 500):
             rows = session.execute(select(Message.id, Message.text, Message.language, Message.sent_at)

@@ -8,7 +8,7 @@ none yet. Safe to run while the scraper ingests.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -88,10 +88,10 @@ def stored_analysis(message: Message) -> Analysis | str:
     return Analysis(normalise(text), language, [Signal(**signal) for signal in message.signals])
 
 
-def thread_contexts(session: Any, messages: list[Message]) -> list[list[str]]:
+def thread_contexts(session: Any, messages: Sequence[Message]) -> list[list[str]]:
     """Per message: the text of the message it replies to in the same source ([] if none); one query."""
     wanted = {(m.source_id, m.reply_to) for m in messages if m.reply_to}
-    parents: dict[tuple[int, str], str] = {}
+    parents: dict[tuple[int, str | None], str] = {}
     if wanted:
         rows = session.execute(select(Message.source_id, Message.external_id, Message.text).where(
             Message.source_id.in_({s for s, _ in wanted}), Message.external_id.in_({e for _, e in wanted})))
@@ -99,7 +99,7 @@ def thread_contexts(session: Any, messages: list[Message]) -> list[list[str]]:
     return [[parents[(m.source_id, m.reply_to)]] if (m.source_id, m.reply_to) in parents else [] for m in messages]
 
 
-def _score_batch(session: Any, model: Model, messages: list[Message], summary: ScoreSummary) -> None:
+def _score_batch(session: Any, model: Model, messages: Sequence[Message], summary: ScoreSummary) -> None:
     predictions = model.predict([stored_analysis(m) for m in messages], contexts=thread_contexts(session, messages))
     for message, prediction in zip(messages, predictions):
         session.add(Score(message_id=message.id, model_version=model.version,
@@ -115,7 +115,7 @@ def _score_batch(session: Any, model: Model, messages: list[Message], summary: S
     summary.flagged += sum(p.flagged for p in predictions)
 
 
-def _score_remaining(session: Any, model: Model, messages: list[Message], summary: ScoreSummary) -> int:
+def _score_remaining(session: Any, model: Model, messages: Sequence[Message], summary: ScoreSummary) -> int:
     """After a conflict: score only the messages still unscored; returns how many were done elsewhere."""
     ids = [m.id for m in messages]
     done = set(session.scalars(select(Score.message_id).where(

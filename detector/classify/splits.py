@@ -70,7 +70,7 @@ def _hashed_fraction(key: int, salt: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def assign_splits(message_ids: Sequence[int], groups: Sequence[int], sent_at: Sequence[datetime | None], *,
+def assign_splits(message_ids: Sequence[int], groups: Sequence[int] | np.ndarray, sent_at: Sequence[datetime | None], *,
                   by_time: bool = False, test_fraction: float = TEST_FRACTION, salt: str = "split") -> list[str]:
     """"train" or "test" per message; every member of a group gets the same side."""
     members: dict[int, list[int]] = {}

@@ -108,7 +108,8 @@ def train_model(train: Sequence[Any], val: Sequence[Any], *, transformer: bool, 
     advance(1)
     val_parts = fast.parts(val_an)
     p_val = fast.calibrated(val_parts.text + val_parts.signal)
-    params, files, tier, final = CascadeParams(), {}, None, p_val
+    files: dict[str, bytes] = {}
+    params, tier, final = CascadeParams(), None, p_val
     if transformer:
         judged = routed(structure_of(fast.parts(train_an)))
         tier, params, files, final = _fit_transformer([a for a, j in zip(train_an, judged) if j], y_train[judged],
@@ -122,7 +123,7 @@ def train_model(train: Sequence[Any], val: Sequence[Any], *, transformer: bool, 
 
 
 def _fit_transformer(
-    train_an: Sequence[Any], y_train: np.ndarray, val_an: Sequence[Any], y_val: np.ndarray, structure: Structure,
+    train_an: list[Any], y_train: np.ndarray, val_an: list[Any], y_val: np.ndarray, structure: Structure,
     p_val: np.ndarray, seed: int, stage: Stage,
 ) -> tuple[Any, CascadeParams, dict[str, bytes], np.ndarray]:
     """Train the head on a balanced sample of the training messages it will judge (those `routed`

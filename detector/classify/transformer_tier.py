@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -38,6 +38,8 @@ HEADS = ("logistic", "mlp")
 
 class TransformerTier:
     """e5 embeddings -> affine layers (ReLU between) -> softmax over `classes_`."""
+
+    encoder_id_: str | None  # set by fit / load
 
     def __init__(
         self,
@@ -104,12 +106,12 @@ class TransformerTier:
     def fit_embeddings(self, X: np.ndarray, y: Sequence[Any], *, encoder_id: str | None = None) -> TransformerTier:
         """Train the head on given vectors; `encoder_id` (an E5Encoder.model_id) pins the encoder."""
         X = np.asarray(X, dtype=np.float32)
-        y = np.asarray(y)
-        if X.ndim != 2 or len(X) != len(y):
-            raise ValueError(f"expected one embedding row per label, got {X.shape} and {len(y)} labels")
+        labels = np.asarray(y)
+        if X.ndim != 2 or len(X) != len(labels):
+            raise ValueError(f"expected one embedding row per label, got {X.shape} and {len(labels)} labels")
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, not {self.head!r}")
-        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.classes_, codes = np.unique(labels, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError("the transformer head needs examples of at least two classes")
         fit = _fit_logistic if self.head == "logistic" else _fit_mlp
@@ -247,5 +249,5 @@ def _fit_mlp(tier: TransformerTier, X: np.ndarray, codes: np.ndarray) -> list[tu
             optimiser.zero_grad()
             torch.nn.functional.cross_entropy(net(inputs[batch]), targets[batch]).backward()
             optimiser.step()
-    first, last = net[0], net[3]
+    first, last = cast(torch.nn.Linear, net[0]), cast(torch.nn.Linear, net[3])
     return [(layer.weight.detach().numpy().copy(), layer.bias.detach().numpy().copy()) for layer in (first, last)]

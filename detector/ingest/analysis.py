@@ -7,9 +7,9 @@ message counts as analysed once its `language` is set (an edit clears it).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy import Engine, Table, bindparam, func, select, update
 
 from ..gc_pause import cyclic_gc_paused
 from ..schema import Message
@@ -17,7 +17,7 @@ from ..search.index import write_bodies
 from ..search.terms import index_body
 
 BATCH_SIZE = 1000
-message_t = Message.__table__
+message_t = cast(Table, Message.__table__)
 
 
 def count_pending(engine: Engine) -> int:

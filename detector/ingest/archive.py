@@ -79,7 +79,7 @@ class _CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]  # BufferedReader passes a memoryview
         try:
             data = self._inner.read(len(buffer))
         except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
@@ -149,7 +149,7 @@ class SafeZip:
 
     def open(self, name: str) -> BinaryIO:
         """A buffered, counted reader of one member (by its normalised name)."""
-        return io.BufferedReader(_CountingReader(self, self.members[name]), buffer_size=1 << 20)  # type: ignore[return-value]
+        return io.BufferedReader(_CountingReader(self, self.members[name]), buffer_size=1 << 20)
 
     def size_of(self, name: str) -> int:
         return self.members[name].file_size

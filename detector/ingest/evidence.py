@@ -106,7 +106,7 @@ class EvidenceStore:
             raise EvidenceError(f"not an evidence path: {rel_path!r}")
         return self.root / parts[0] / parts[1]
 
-    def open(self, rel_path: str) -> BinaryIO:
+    def open(self, rel_path: str) -> io.BufferedReader:
         """Open a stored blob for reading."""
         return open(self.path_of(rel_path), "rb")
 

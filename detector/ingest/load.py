@@ -18,11 +18,12 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
     Integer,
+    Table,
     bindparam,
     func,
     insert,
@@ -46,11 +47,11 @@ BATCH_SIZE = 5000
 SQLITE_CACHE_KIB = 64 * 1024
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
-source_t = Source.__table__
-export_t = ExportFile.__table__
-message_t = Message.__table__
-version_t = MessageVersion.__table__
-media_t = Media.__table__
+source_t = cast(Table, Source.__table__)
+export_t = cast(Table, ExportFile.__table__)
+message_t = cast(Table, Message.__table__)
+version_t = cast(Table, MessageVersion.__table__)
+media_t = cast(Table, Media.__table__)
 
 MESSAGE_COLUMNS = (  # in the table's order, so the driver takes the tuples as they are
     "source_id", "external_id", "export_file_id", "kind", "sent_at", "sent_local", "sender_name", "sender_id",

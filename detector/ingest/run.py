@@ -167,7 +167,7 @@ class _Counted(io.RawIOBase):
     """A seekable reader that reports new ground covered to the progress bar (a re-read counts once)
     and releases the page cache of what it has read (see evidence.release_cache)."""
 
-    def __init__(self, inner: BinaryIO, progress: Progress | None) -> None:
+    def __init__(self, inner: io.BufferedReader, progress: Progress | None) -> None:
         self._inner = inner
         self._progress = progress
         self._furthest = 0

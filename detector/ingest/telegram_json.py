@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from detector.errors import InputError, shown_name
 from detector.ingest.records import ChatRecord, MediaRecord, MessageRecord
@@ -129,7 +129,7 @@ def _messages(reader: _Reader, chat: ChatRecord, tz: tzinfo) -> Iterator[Message
     char = reader.peek()
     if char == "]":
         reader.pos += 1
-    scan = _DECODER.scan_once
+    scan = _DECODER.scan_once  # type: ignore[attr-defined]  # set in JSONDecoder.__init__; typeshed omits it
     while char != "]":
         if len(reader.buf) - reader.pos < LOOKAHEAD and not reader.eof:
             reader.fill()  # cheaper than a failed scan (its error counts the window's lines)
@@ -312,7 +312,7 @@ class _Reader:
     def peek(self) -> str:
         """The next non-blank character ("" at the end of the file)."""
         while True:
-            self.pos = _WS.match(self.buf, self.pos).end()
+            self.pos = cast(re.Match[str], _WS.match(self.buf, self.pos)).end()  # _WS matches the empty string
             if self.pos < len(self.buf):
                 return self.buf[self.pos]
             if not self.fill():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,7 +135,7 @@ class PhotoResult:
     prints: list[tuple[int, int, PhotoPrint]] = field(default_factory=list)  # (media, message, print) hashed
 
 
-def pending_photos(conn: Connection, limit: int) -> list[Any]:
+def pending_photos(conn: Connection, limit: int) -> Sequence[Any]:
     return conn.execute(
         select(Media.id, Media.message_id, Media.sha256, Media.stored_path)
         .where(Media.kind == "photo", Media.status == "stored", Media.stored_path.is_not(None),
@@ -152,7 +152,7 @@ def count_pending_photos(conn: Connection) -> int:
     ).scalar_one()
 
 
-def link_photos(conn: Connection, index: PhotoIndex, evidence_dir: Path, rows: list[Any],
+def link_photos(conn: Connection, index: PhotoIndex, evidence_dir: Path, rows: Sequence[Any],
                 progress: Callable[[int], None] | None = None) -> PhotoResult:
     """Hash these stored photos, fill Media.pdq, and put each in its photo entity (one transaction)."""
     result = PhotoResult()

@@ -81,7 +81,8 @@ def open_photo(path: Path) -> Image.Image:
 
 def fingerprint(image: Image.Image) -> PhotoPrint:
     """PDQ hashes of a photo's crops (stored) and of every orientation of them (queries)."""
-    crops, queries = [], []
+    crops: list[np.ndarray] = []
+    queries: list[np.ndarray] = []
     quality = 0
     for index, crop in enumerate(_crops(image)):
         variants, q = pdqhash.compute_dihedral(np.asarray(crop))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -107,7 +108,7 @@ def count_pending(engine: Engine) -> int:
                             .where(Message.kind == "message", _unlinked())).scalar_one()
 
 
-def _link_batch(engine: Engine, index: Index, workers: SketchWorkers, rows: list[Any], summary: LinkSummary,
+def _link_batch(engine: Engine, index: Index, workers: SketchWorkers, rows: Sequence[Any], summary: LinkSummary,
                 skipped: Counter[str]) -> None:
     sketches = workers.sketch([r.text or "" for r in rows])
     usable = [(r.id, s.signature) for r, s in zip(rows, sketches) if s.signature is not None]

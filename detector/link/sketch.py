@@ -9,6 +9,7 @@ datasketch's `MinHash` (affine32 scheme) of them, computed for many texts at onc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from datasketch import MinHash
@@ -101,7 +102,7 @@ class Sketcher:
             part = texts[start : start + self.CHUNK]
             folded = [fold(t) if len(t) <= MAX_CHARS else None for t in part]
             usable = [i for i, f in enumerate(folded) if f is not None and len(f) >= MIN_CHARS]
-            signatures = iter(self._signatures(_shingles_of_many([folded[i] for i in usable], self.k)))
+            signatures = iter(self._signatures(_shingles_of_many(cast(list[str], [folded[i] for i in usable]), self.k)))
             for f in folded:
                 if f is None:
                     out.append(Sketch(None, "huge_message"))

@@ -8,8 +8,9 @@ FTS5 table follows `message_search` through triggers (migration 0007).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from detector.schema import MessageSearch
@@ -28,5 +29,5 @@ def write_bodies(conn: Connection, bodies: Iterable[tuple[int, str]]) -> None:
     if not rows:
         return
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(MessageSearch.__table__)
+    stmt = insert(cast(Table, MessageSearch.__table__))
     conn.execute(stmt.on_conflict_do_update(index_elements=["message_id"], set_={"body": stmt.excluded.body}), rows)

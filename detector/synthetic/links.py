@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -105,7 +106,7 @@ def _distinct(examples: list[Example]) -> list[Example]:
     sketcher = Sketcher()
     sketches = [sketcher.sketch(e.text).signature for e in examples]
     rows = [i for i, sig in enumerate(sketches) if sig is not None]
-    signatures = np.stack([sketches[i] for i in rows])
+    signatures = np.stack(cast(list[np.ndarray], [sketches[i] for i in rows]))  # rows hold a signature
     near = lsh.similar_pairs(signatures, lsh.candidate_pairs(lsh.band_keys(signatures), np.ones(len(rows), bool)),
                              UNRELATED_BELOW)
     dropped: set[int] = set()

@@ -237,6 +237,8 @@ def write_telegram_html(
                 out = open(written[-1], "wb")
                 out.write(_page_head(chat_name, page).encode())
                 renderer = _HtmlPage(tz, with_offset, photos, first_id, per_page, page)
+            if out is None:  # index 0 always opens the first page
+                raise RuntimeError("write_telegram_html: no page open for a message")
             out.write(renderer.render(index, message).encode())
         if out is None:  # an empty chat still has its first page
             written.append(folder / _page_name(1))

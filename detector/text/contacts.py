@@ -53,6 +53,7 @@ def _local_regions(digits: str, derived: str) -> tuple[str, ...]:
 
 def _e164(number: str, derived: str) -> str | None:
     digits = number.lstrip("+")
+    candidates: list[tuple[str, str | None]]  # (number, region to read it in)
     if number.startswith("+") or digits.startswith("00"):
         candidates = [("+" + digits.removeprefix("00"), None)]
     elif digits.startswith(_COUNTRY_CODES) and len(digits) >= 11:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar, cast
 
 from detector.text.normalise import normalise
 
@@ -97,16 +98,19 @@ def _compile(keys: list[str], exact: bool = False) -> re.Pattern:
     return re.compile("|".join(parts) or r"(?!x)x")
 
 
+K = TypeVar("K")  # a vocabulary's canonical values
+
+
 @dataclass(frozen=True, slots=True)
-class Match:
+class Match(Generic[K]):
     """One vocabulary hit on the derived text: its span and the canonical entry."""
 
     start: int
     end: int
-    canonical: object
+    canonical: K
 
 
-class Vocabulary:
+class Vocabulary(Generic[K]):
     """Spellings mapped to a canonical value, found word-bounded in a match key.
 
     A spelling starting with `=` is matched exactly on the normalised text instead (its
@@ -114,9 +118,9 @@ class Vocabulary:
     script with no prefix and only Sorani endings, so it does not match inside names (دیلان).
     """
 
-    def __init__(self, spellings: Mapping[object, Iterable[str]]) -> None:
-        self._lookup: dict[str, object] = {}
-        self._exact: dict[str, object] = {}
+    def __init__(self, spellings: Mapping[K, Iterable[str]]) -> None:
+        self._lookup: dict[str, K] = {}
+        self._exact: dict[str, K] = {}
         for canonical, forms in spellings.items():
             for form in forms:
                 if form.startswith(EXACT):
@@ -130,13 +134,14 @@ class Vocabulary:
         self._exact_pattern = _compile(exact_forms, exact=True) if exact_forms else None
 
     @staticmethod
-    def _hits(pattern: re.Pattern, text: str, lookup: dict[str, object]) -> Iterator[Match]:
+    def _hits(pattern: re.Pattern, text: str, lookup: dict[str, K]) -> Iterator[Match[K]]:
         for m in pattern.finditer(text):
-            canonical = lookup.get(_SPACES.sub("", m.group(m.lastgroup)))
+            # every alternative of a `_compile` pattern is one named group (a or l)
+            canonical = lookup.get(_SPACES.sub("", m.group(cast(str, m.lastgroup))))
             if canonical is not None:
                 yield Match(m.start(), m.end(), canonical)
 
-    def finditer(self, key: str, derived: str) -> list[Match]:
+    def finditer(self, key: str, derived: str) -> list[Match[K]]:
         """Every hit in the match key (and exact spellings in the derived text), in order."""
         hits = list(self._hits(self._pattern, key, self._lookup))
         if self._exact_pattern is not None:

@@ -115,7 +115,7 @@ class Normalised:
 
 # ---------------------------------------------------------------- character pass
 
-def _fold_text(text: str) -> tuple[str, list[int], list[int]]:
+def _fold_text(text: str) -> tuple[str, Sequence[int], Sequence[int]]:
     out = text.translate(_FOLD_TABLE)  # also notes any character that does not fold to one
     if _IRREGULAR.isdisjoint(text) and unicodedata.is_normalized("NFC", out):
         return out, range(len(text)), range(1, len(text) + 1)  # identity map, no copies
@@ -152,7 +152,7 @@ def _fold_text(text: str) -> tuple[str, list[int], list[int]]:
 Edit = tuple[int, int, list[tuple[str, int, int]]]
 
 
-def _apply(text: str, starts: list[int], ends: list[int], edits: list[Edit]):
+def _apply(text: str, starts: Sequence[int], ends: Sequence[int], edits: list[Edit]):
     if not edits:
         return text, starts, ends
     out: list[str] = []

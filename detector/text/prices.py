@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from typing import TypeVar
 
 from detector.text.matching import alternation, spelling_key
 from detector.text.spans import SpanSet
@@ -61,7 +62,10 @@ PRICE_WORDS = ("price", "cost", "for only", "السعر", "سعر", "سعرها"
 _NOT_PRICE_UNIT = r"(?!\s*(?:km|kilo|kg|mile|miles|كم|كيلو|كلم|كغ|ميل|متر|follower|views|takipçi|متابع|مشاهدة))"
 
 
-def _lookup(table: Mapping[object, tuple[str, ...]]) -> dict[str, object]:
+_V = TypeVar("_V")
+
+
+def _lookup(table: Mapping[_V, tuple[str, ...]]) -> dict[str, _V]:
     return {spelling_key(s): value for value, spellings in table.items() for s in spellings}
 
 

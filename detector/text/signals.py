@@ -45,7 +45,7 @@ class Signal:
 
 
 @lru_cache(maxsize=1)
-def _words() -> Vocabulary:
+def _words() -> Vocabulary[tuple[str, str | None, str]]:
     """Places and terms in one vocabulary: one scan finds both."""
     entries: dict[tuple[str, str | None, str], tuple[str, ...]] = {
         ("place", None, name): spellings for name, spellings in PLACES.items()}
@@ -62,6 +62,8 @@ def signals(text: str | Normalised) -> list[Signal]:
     taken = SpanSet()  # spans claimed by contacts, prices and ages (they never overlap)
     raw: list[tuple[int, int, str, str | None, Any]] = []
     contacts, contacts_and_prices = SpanSet(), SpanSet()
+    subtype: str | None
+    value: Any
 
     def keep(a: int, b: int, kind: str, subtype: str | None, value: Any) -> None:
         raw.append((a, b, kind, subtype, value))

@@ -176,8 +176,8 @@ def _listing(w: _Writer, kind: str) -> Parts:
         parts.price_bare = price
     lex = w.any()
     place = w.place(lex, gulf)
-    labels = {"missing_person": lex.seen_labels, "job_offer": lex.work_labels, "recruitment": lex.work_labels}
-    w.field(parts, labels.get(kind, lex.place_labels), place, "place")
+    place_labels = {"missing_person": lex.seen_labels, "job_offer": lex.work_labels, "recruitment": lex.work_labels}
+    w.field(parts, place_labels.get(kind, lex.place_labels), place, "place")
     lex = w.any()
     parts.contact_bare = w.contact(lex)
     parts.contact_labelled = w.pick(lex.contact_labels).format(contact=parts.contact_bare)
