@@ -382,7 +382,7 @@ def test_every_action_is_audited_and_the_item_shows_its_history(app, engine):
     assert review.before == {"state": "unsure"} and review.after["state"] == "not_listing"
     assert [e.object_id for e in events(engine, "reveal_photo")] == [str(media)] * 2
     [change] = events(engine, "settings_change")
-    assert change.before["blur_photos"] is True and change.after == {"blur_photos": False, "break_minutes": 25}
+    assert change.before["blur_photos"] is True and change.after == {"blur_photos": False, "break_minutes": 25, "language": "en"}
 
     page = ann.get(f"/items/{mid}").text
     assert "&lt;b&gt;check&lt;/b&gt; later" in page and "<b>check</b>" not in page
