@@ -30,8 +30,8 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy import func as sa_func
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import to_tsvector  # PostgreSQL's own construct, whatever was imported first
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -193,7 +193,7 @@ class MessageSearch(Base):
     body: Mapped[str] = mapped_column(Text, default="")
 
 
-Index("ix_message_search_tsv", sa_func.to_tsvector(text("'simple'"), MessageSearch.__table__.c.body),
+Index("ix_message_search_tsv", to_tsvector(text("'simple'"), MessageSearch.__table__.c.body),
       postgresql_using="gin").ddl_if(dialect="postgresql")
 
 
