@@ -11,12 +11,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from detector.classify.registry import load_model
 from detector.classify.scoring import score_unscored
@@ -113,18 +112,9 @@ def test_a_rerun_writes_nothing_and_each_worker_loads_the_model_once(client, eng
     assert sorted(loads.values()) in ([1, 1], [0, 1])
 
 
-@contextmanager
-def writes_blocked(engine: Engine) -> Iterator[object]:
-    """Hold the database's write lock (SQLite) or the Score table's (PostgreSQL) until the block ends."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.execute(text("LOCK TABLE score IN EXCLUSIVE MODE"))
-        try:
-            yield conn
-        finally:
-            conn.rollback()
+def signal_all(pids: dict[str, int], sig: int) -> None:
+    for pid in pids.values():
+        os.kill(pid, sig)
 
 
 def wait_until(condition, what: str) -> None:
@@ -155,21 +145,29 @@ def test_a_worker_killed_mid_partition_is_retried_and_nothing_is_scored_twice(cl
         except BaseException as exc:  # handed to the test thread
             outcome["error"] = exc
 
-    def committed(conn=None) -> int:
-        if conn is not None:
-            return conn.scalar(select(func.count(Score.id)))
+    def committed() -> int:
         with session_scope(engine) as session:
             return session.scalar(select(func.count(Score.id)))
 
+    pids = client.run(os.getpid)  # worker address -> process id
     scorer = threading.Thread(target=run)
     scorer.start()
-    wait_until(lambda: committed() > 0, "a first batch")
-    with writes_blocked(engine) as conn:
-        assert 0 < committed(conn) < n, "the kill must land mid-run"
-        wait_until(lambda: running_workers(client), "a worker running a partition")
-        address = running_workers(client)[0]
-        os.kill(client.run(os.getpid, workers=[address])[address], signal.SIGKILL)
-        wait_until(lambda: address not in client.scheduler_info()["workers"], "the scheduler to see the death")
+    # Freeze both worker processes (SIGSTOP) and look: once some batches are committed and a worker is
+    # known to run a partition, kill that one while everything stands still; otherwise thaw and look again.
+    deadline = time.monotonic() + WAIT
+    while True:
+        signal_all(pids, signal.SIGSTOP)
+        done, running = committed(), running_workers(client)
+        if done and running:
+            break
+        signal_all(pids, signal.SIGCONT)
+        assert done < n and time.monotonic() < deadline, "the kill must land mid-run"
+        time.sleep(0.003)
+    assert done < n, "the kill must land mid-run"
+    address = running[0]
+    os.kill(pids[address], signal.SIGKILL)
+    signal_all({a: p for a, p in pids.items() if a != address}, signal.SIGCONT)
+    wait_until(lambda: address not in client.scheduler_info()["workers"], "the scheduler to see the death")
     scorer.join(WAIT)
     assert not scorer.is_alive() and "error" not in outcome, outcome
     summary = outcome["summary"]
